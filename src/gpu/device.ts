@@ -195,6 +195,8 @@ export class Gpu {
     try {
       await Promise.race([buffer.mapAsync(MapMode.READ), lost]);
     } catch (e) {
+      // A destroyed device rejects mapAsync before `device.lost` settles: give it a moment.
+      if (this.lostReason === null) await new Promise((r) => setTimeout(r, 50));
       if (this.lostReason !== null) throw new DeviceLostError(this.lostReason);
       throw e;
     } finally {

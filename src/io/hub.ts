@@ -147,7 +147,9 @@ export async function downloadModel(repoId: string, opts: DownloadOptions = {}):
   try {
     for await (const e of listFiles({ repo: repoId, recursive: true, revision, hubUrl, accessToken, fetch: hubFetch })) entries.push(e);
   } catch (e) {
-    if (e instanceof HubUnreachableError && manifest.complete && (await manifestFilesPresent(folder, manifest))) return folder;
+    // Hub unreachable or down: a finished earlier download of the same revision will do.
+    const down = e instanceof HubUnreachableError || (e instanceof HubApiError && e.statusCode >= 500);
+    if (down && manifest.complete && (await manifestFilesPresent(folder, manifest))) return folder;
     if (e instanceof HubApiError) {
       const what = e.statusCode === 404 || e.statusCode === 401 || e.statusCode === 403 ? 'not found or not accessible' : 'could not be listed';
       throw new Error(
@@ -284,6 +286,7 @@ async function transfer(ctx: Ctx, url: string, target: string, exp: Expected, pr
     offset = 0;
   }
   const h = newHasher(exp);
+  let resumedAt = offset; // bytes kept from an earlier attempt
   let loaded = offset;
   if (offset < exp.size) {
     const ac = new AbortController();
@@ -314,6 +317,7 @@ async function transfer(ctx: Ctx, url: string, target: string, exp: Expected, pr
         }
       }
       if (!resumed) offset = loaded = 0; // the server sent the whole file
+      resumedAt = offset;
       const declared = resumed ? Number(res.headers.get('content-range')!.split('/')[1]) : Number(res.headers.get('content-length') ?? NaN);
       if (!res.headers.get('content-encoding') && Number.isFinite(declared) && (resumed ? declared : declared + offset) !== exp.size) {
         await res.body?.cancel();
@@ -357,7 +361,9 @@ async function transfer(ctx: Ctx, url: string, target: string, exp: Expected, pr
   const got = digestOf(h, exp);
   if (got !== exp.hash) {
     await rm(part, { force: true });
-    throw new Error(`${url}: integrity check failed: got ${got}, the Hub listing says ${exp.hash}; the download was deleted`);
+    const msg = `${url}: integrity check failed: got ${got}, the Hub listing says ${exp.hash}; the download was deleted`;
+    // A kept .part may be from another version of the file: one more attempt from byte 0.
+    throw resumedAt > 0 ? new RetryableError(msg) : new Error(msg);
   }
   await rename(part, target);
 }

@@ -6,9 +6,9 @@
 // `{ name: { dtype, shape, data_offsets: [begin, end] }, "__metadata__": {..} }`, then the data
 // section; offsets are relative to the start of the data section (byte 8 + N).
 
-import { ModelFileError } from './errors';
-import { bf16BitsToF32, f16Table32, f32BitsToF16Bits, f32ToF16Bits } from './half';
-import type { ModelFiles } from './sources';
+import { ModelFileError } from './errors.js';
+import { f16Table32, f32BitsToF16Bits, f32ToF16Bits } from './half.js';
+import type { ModelFiles } from './sources.js';
 
 export type DType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL' | 'F8_E4M3' | 'F8_E5M2' | 'U16' | 'U32' | 'U64';
 
@@ -187,5 +187,3 @@ export function toF16Bits(bytes: Uint8Array, dtype: DType, what: string): Uint16
   }
   return out;
 }
-
-export { bf16BitsToF32 };

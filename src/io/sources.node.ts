@@ -4,8 +4,8 @@
 import { statSync } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
-import { ModelFileError } from './errors';
-import { checkName, checkRange, notFoundError, withText, type ModelFiles } from './sources';
+import { ModelFileError } from './errors.js';
+import { checkName, checkRange, notFoundError, withText, type ModelFiles } from './sources.js';
 
 /** Files under `dir`. A missing folder, or a path that is not a folder, throws at once. */
 export function folderFiles(dir: string): ModelFiles {

@@ -2,7 +2,7 @@
 // picked. Node folders live in sources.node.ts. Every source reads byte ranges, so a 2 GB
 // checkpoint is never loaded whole just to read its header or one tensor.
 
-import { ModelFileError, ModelFileNotFoundError } from './errors';
+import { ModelFileError, ModelFileNotFoundError } from './errors.js';
 
 export interface ModelFiles {
   /** Folder path or base URL, for messages. */
@@ -228,4 +228,18 @@ export function mapFiles(files: Record<string, ArrayBuffer | Uint8Array | Blob>,
       }
     },
   });
+}
+
+/** The files under `dir` of another source (e.g. a sentence-transformers '0_Transformer' folder). */
+export function subFiles(files: ModelFiles, dir: string): ModelFiles {
+  if (dir === '' || dir === '.') return files;
+  const prefix = `${checkName(dir, files.origin)}/`;
+  return {
+    origin: `${files.origin}/${prefix.slice(0, -1)}`,
+    has: (n) => files.has(prefix + n),
+    size: (n) => files.size(prefix + n),
+    read: (n, s, e) => files.read(prefix + n, s, e),
+    text: (n) => files.text(prefix + n),
+    json: <T>(n: string) => files.json<T>(prefix + n),
+  };
 }

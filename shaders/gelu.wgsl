@@ -1,0 +1,88 @@
+// Standalone GELU, elementwise over n values: `gelu_erf` = x·Φ(x) with an f32 erf (HF "gelu"),
+// `gelu_tanh` = 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))) (HF "gelu_new"). `main4` works on vec4s
+// (n % 4 == 0); `main` takes 4 scalars per invocation for any n. Both evaluate the math on vec4.
+
+override WG: u32 = 256;
+override TANH: bool = false;    // false: gelu_erf, true: gelu_tanh
+override INPLACE: bool = false; // write over x (y is then an unused dummy binding)
+
+struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 } // n: scalars (main) or vec4s (main4)
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read_write> x: array<f32>;   // (n)
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;   // (n)
+// vec4 views of the same bindings, used by main4 only (an entry point uses one set).
+@group(0) @binding(1) var<storage, read_write> x4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> y4: array<vec4<f32>>;
+
+// Φ(v) = P(N(0,1) <= v), absolute error ≲ 8e-8 (≈1.5 ulp near 0.9), so erf = 2Φ(√2·z) - 1 is
+// within ~1.5e-7. With z = |v|/√2:
+//  z < 1:  erf(z) = z·R(z²), R a degree-6 polynomial (least-squares/Lawson fit of erf(√u)/√u on
+//          u ∈ [0, 1], float64 error 1.2e-9); Φ = 0.5 ± (z/2)·R in one fma.
+//  z >= 1: erfc(z) = t·exp(G(s) - z²), t = 1/(1 + z/2), s = 4(t - 5/12) ∈ [-1, 1] for z ∈ [1, 10],
+//          G a degree-8 polynomial (fit of ln(erfc(z)/t) + z², float64 error 3.1e-9). Relative
+//          accuracy, so the lower tail Φ = erfc/2 keeps its digits; z is clamped to 10, where
+//          erfc(10) ≈ 2e-45 already underflows f32.
+fn phi(v: vec4<f32>) -> vec4<f32> {
+  let z = abs(v) * 0.70710678;
+  let pos = v >= vec4<f32>(0.0);
+  let u = z * z;
+  var r = vec4<f32>(7.889121115e-05);
+  r = fma(r, u, vec4<f32>(-8.020841753e-04));
+  r = fma(r, u, vec4<f32>(5.189535392e-03));
+  r = fma(r, u, vec4<f32>(-2.685444462e-02));
+  r = fma(r, u, vec4<f32>(1.128360018e-01));
+  r = fma(r, u, vec4<f32>(-3.761262714e-01));
+  r = fma(r, u, vec4<f32>(1.128379166e+00));
+  let small = fma(select(-0.5 * z, 0.5 * z, pos), r, vec4<f32>(0.5));
+
+  let zc = clamp(z, vec4<f32>(1.0), vec4<f32>(10.0));
+  let t = 1.0 / (1.0 + 0.5 * zc);
+  let s = 4.0 * (t - 0.41666667);
+  var g = vec4<f32>(-3.664993463e-06);
+  g = fma(g, s, vec4<f32>(-9.569052268e-06));
+  g = fma(g, s, vec4<f32>(6.364806424e-05));
+  g = fma(g, s, vec4<f32>(1.799305620e-04));
+  g = fma(g, s, vec4<f32>(-1.008035793e-03));
+  g = fma(g, s, vec4<f32>(-4.760424214e-03));
+  g = fma(g, s, vec4<f32>(1.719086678e-02));
+  g = fma(g, s, vec4<f32>(3.265846365e-01));
+  g = fma(g, s, vec4<f32>(-7.823777928e-01));
+  let c = t * exp(g - zc * zc);
+  let big = select(0.5 * c, 1.0 - 0.5 * c, pos);
+  return select(big, small, z < vec4<f32>(1.0));
+}
+
+fn act(v: vec4<f32>) -> vec4<f32> {
+  if (TANH) {
+    // 0.5v(1 + tanh(w)) = v / (1 + e^{-2w}): no cancellation for v << 0, and no tanh (some
+    // drivers return NaN for large |w|). The exponent is clamped to stay finite: e^80 ≈ 5.5e34.
+    let w = 0.7978845608 * v * fma(vec4<f32>(0.044715) * v, v, vec4<f32>(1.0));
+    return v / (1.0 + exp(clamp(-2.0 * w, vec4<f32>(-80.0), vec4<f32>(80.0))));
+  }
+  return v * phi(v);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let e = (gid.x + gid.y * nwg.x * WG) * 4u;
+  let n = params.n;
+  if (e >= n) { return; }
+  var v = vec4<f32>(0.0);
+  for (var k = 0u; k < 4u; k++) {
+    if (e + k < n) { v[k] = x[e + k]; }
+  }
+  let o = act(v);
+  for (var k = 0u; k < 4u; k++) {
+    if (e + k < n) {
+      if (INPLACE) { x[e + k] = o[k]; } else { y[e + k] = o[k]; }
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= params.n) { return; }
+  let o = act(x4[i]);
+  if (INPLACE) { x4[i] = o; } else { y4[i] = o; }
+}
