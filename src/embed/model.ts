@@ -5,7 +5,7 @@
 import type { Gpu } from '../gpu/device.js';
 import { ModelFileError } from '../io/errors.js';
 import { listCheckpointTensors } from '../io/safetensors.js';
-import type { ModelFiles } from '../io/sources.js';
+import { subFiles, type ModelFiles } from '../io/sources.js';
 import { loadTokenizer, type EncoderTokenizer } from '../io/tokenizer.js';
 import { BertModel } from '../models/bert.js';
 import { parseConfig, readPipelineConfig, type EncoderConfig, type PipelineConfig } from '../models/config.js';
@@ -206,11 +206,13 @@ export async function loadModelFromFiles(files: ModelFiles, gpu: Gpu, opts: Load
   if (dtype === 'f16' && !gpu.features.f16) {
     throw new Error(`dtype 'f16' needs the WebGPU feature shader-f16, which this adapter (${gpu.adapter.description || gpu.adapter.vendor}) does not offer; load with dtype 'f32'`);
   }
-  const config = parseConfig(await files.json('config.json'), files.origin);
   const pipeline = await readPipelineConfig(files);
-  const tokenizer = await loadTokenizer(files, config, pipeline.maxSeqLength);
-  const tensors = await listCheckpointTensors(files);
-  const store = new WeightStore(gpu, files, tensors, dtype);
+  // Old sentence-transformers exports keep the encoder in a subfolder (0_Transformer/).
+  const main = pipeline.transformerDir ? subFiles(files, pipeline.transformerDir) : files;
+  const config = parseConfig(await main.json('config.json'), main.origin);
+  const tokenizer = await loadTokenizer(main, config, pipeline.maxSeqLength);
+  const tensors = await listCheckpointTensors(main);
+  const store = new WeightStore(gpu, main, tensors, dtype);
   const owned: GPUBuffer[] = [];
   try {
     const bert = await BertModel.load(store, config);

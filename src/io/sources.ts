@@ -97,6 +97,9 @@ export function urlFiles(baseUrl: string, fetchImpl?: typeof fetch): ModelFiles 
     let res: Response;
     try {
       res = await doFetch(url, init);
+      if (init.method === 'HEAD' && (res.status === 405 || res.status === 501)) {
+        res = await doFetch(url, { headers: { Range: 'bytes=0-0' } }); // a server without HEAD: ask for one byte
+      }
     } catch (err) {
       throw new ModelFileError(`could not fetch ${url}: ${(err as Error).message}`, name);
     }
@@ -125,9 +128,12 @@ export function urlFiles(baseUrl: string, fetchImpl?: typeof fetch): ModelFiles 
     const head = await get(name, { method: 'HEAD' });
     const len = head.headers.get('content-length');
     const enc = head.headers.get('content-encoding');
-    if (len !== null && (!enc || enc === 'identity') && /^\d+$/.test(len)) return Number(len);
+    if (head.status === 200 && len !== null && (!enc || enc === 'identity') && /^\d+$/.test(len)) {
+      await head.body?.cancel().catch(() => {}); // null for HEAD; a GET fallback's body is not needed
+      return Number(len);
+    }
     // Compressed or unknown length: ask for one byte and read the total from Content-Range.
-    const res = await get(name, { headers: { Range: 'bytes=0-0' } });
+    const res = head.status === 206 ? head : await get(name, { headers: { Range: 'bytes=0-0' } });
     const range = res.headers.get('content-range');
     const m = range ? /\/(\d+)\s*$/.exec(range) : null;
     if (res.status === 206 && m) {
@@ -152,7 +158,8 @@ export function urlFiles(baseUrl: string, fetchImpl?: typeof fetch): ModelFiles 
     size,
     async has(name) {
       try {
-        await get(name, { method: 'HEAD' });
+        const res = await get(name, { method: 'HEAD' });
+        await res.body?.cancel().catch(() => {});
         return true;
       } catch (err) {
         if (err instanceof ModelFileNotFoundError) return false;

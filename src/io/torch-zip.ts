@@ -259,8 +259,9 @@ function materialize(
   let raw = storages.get(s.key);
   if (!raw) {
     const e = entry(`data/${s.key}`);
-    if (!e) throw new ModelFileError(`${file}: storage data/${s.key} of tensor '${name}' is missing from the archive`, file);
-    raw = zipEntryData(bytes, e, file);
+    if (!e && s.numel === 0) raw = new Uint8Array(0);
+    else if (!e) throw new ModelFileError(`${file}: storage data/${s.key} of tensor '${name}' is missing from the archive`, file);
+    else raw = zipEntryData(bytes, e, file);
     storages.set(s.key, raw);
   }
   if (raw.length < s.numel * s.elsize) {

@@ -1,6 +1,6 @@
 // Host side of shaders/layernorm.wgsl: y = LayerNorm(x + residual) · gamma + beta per row of C,
 // one workgroup per row. Also the small helpers the other row kernels share (embeddings,
-// normalize, gelu): workgroup sizing for register-held rows, and binding-overlap checks that
+// normalize, gelu): workgroup sizing per adapter, and binding-overlap checks that
 // turn "y is x" into an in-place pipeline (WebGPU forbids binding one range twice when one
 // binding is writable).
 
@@ -18,21 +18,20 @@ export interface LayernormArgs {
   eps: number;
 }
 
-/** Units (f32 or vec4) each invocation of a row kernel holds in registers: `MAXV` in the WGSL. */
-export const ROW_MAX_UNITS_PER_THREAD = 16;
+/** True on CPU implementations (Mesa's lavapipe/llvmpipe, SwiftShader), where barriers are dear. */
+export function isSoftwareAdapter(gpu: Gpu): boolean {
+  const a = gpu.adapter;
+  return a.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${a.device} ${a.description}`);
+}
 
 /**
- * Workgroup size (a power of two, 32..256) for a one-workgroup-per-row kernel over `units`:
- * about 4 units per invocation, never more than ROW_MAX_UNITS_PER_THREAD.
+ * Workgroup size for a one-workgroup-per-row kernel over `units` (f32 or vec4) per row: 16 on
+ * software adapters (measured on lavapipe: a 2000 × 1024 layernorm runs 2-4× faster than at 64,
+ * the barriers dominate), otherwise 64, or 32 for short rows.
  */
-export function rowWorkgroupSize(gpu: Gpu, units: number, what: string): number {
-  const maxWg = Math.min(256, gpu.limits.maxComputeInvocationsPerWorkgroup);
-  let wg = 32;
-  while (wg < maxWg && wg * 4 < units) wg *= 2;
-  if (units > wg * ROW_MAX_UNITS_PER_THREAD) {
-    throw new Error(`${what}: a row of ${units} units is over the ${wg * ROW_MAX_UNITS_PER_THREAD} one workgroup can hold`);
-  }
-  return wg;
+export function rowWorkgroupSize(gpu: Gpu, units: number): number {
+  if (isSoftwareAdapter(gpu)) return 16;
+  return units >= 128 ? 64 : 32;
 }
 
 /** The byte range a binding covers. */
@@ -74,7 +73,7 @@ export function layernorm(gpu: Gpu, a: LayernormArgs): KernelCall {
   if (residual && overlap(x, residual) !== 'none') throw new Error('layernorm: residual overlaps x');
   const inplace = overlap(a.y, x) === 'same';
   const vec4 = a.C % 4 === 0;
-  const WG = rowWorkgroupSize(gpu, vec4 ? a.C / 4 : a.C, 'layernorm');
+  const WG = rowWorkgroupSize(gpu, vec4 ? a.C / 4 : a.C);
   const hasRes = residual !== null;
   const p = gpu.pipelines.get({
     key: `layernorm|WG=${WG},vec4=${+vec4},residual=${+hasRes},inplace=${+inplace}`,

@@ -1,0 +1,99 @@
+// LayerNorm kernel (shaders/layernorm.wgsl) against its float64 reference: awkward row counts and
+// widths (scalar and vec4 paths), both eps values in use (BERT 1e-12, XLM-R 1e-5), with and
+// without a residual, and in place over x and over the residual.
+
+import { afterAll, describe, expect, it } from 'vitest';
+import { testGpu } from '../util/gpu.js';
+import { layernorm, layernormBytes } from '../../src/kernels/layernorm.js';
+import { layernormRef } from '../../src/reference/layernorm.js';
+import { releaseCalls, submitCalls } from '../../src/gpu/calls.js';
+import { expectClose } from '../util/compare.js';
+import { normal, uniform } from '../util/random.js';
+
+/** Rows like hidden states: per-row offset and scale, so mean and variance both matter. */
+function hidden(rows: number, C: number, seed: number): Float32Array {
+  const v = normal(rows * C, seed);
+  const off = uniform(rows, seed + 1, -2, 2), sc = uniform(rows, seed + 2, 0.2, 3);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < C; c++) v[r * C + c] = v[r * C + c] * sc[r] + off[r];
+  return v;
+}
+
+// f32 sums of <= 1024 terms and one inverseSqrt: the stats carry relative error ~1e-6, and the
+// outputs are |y| <= ~8 (|z| <= ~5 times gamma <= 1.5, plus beta), so 2e-5 absolute is ~20 ulp.
+const ATOL = 2e-5;
+
+describe('layernorm', () => {
+  const cases: Array<[rows: number, C: number, eps: number, residual: boolean]> = [
+    [1, 60, 1e-12, false],
+    [7, 100, 1e-5, true],
+    [33, 384, 1e-12, true],
+    [129, 1023, 1e-5, false],
+    [7, 1024, 1e-12, true],
+    [33, 1024, 1e-5, false],
+    [1, 1023, 1e-12, true],
+    [129, 60, 1e-5, true],
+  ];
+  for (const [rows, C, eps, res] of cases) {
+    it(`rows=${rows} C=${C} eps=${eps} residual=${res}`, async () => {
+      const gpu = await testGpu();
+      const seed = rows * 1000 + C;
+      const x = hidden(rows, C, seed);
+      const r = res ? normal(rows * C, seed + 7, 0.5) : null;
+      const gamma = uniform(C, seed + 3, 0.5, 1.5), beta = uniform(C, seed + 4, -0.5, 0.5);
+      const bx = gpu.storageFrom('x', x), bg = gpu.storageFrom('gamma', gamma), bb = gpu.storageFrom('beta', beta);
+      const br = r ? gpu.storageFrom('res', r) : null;
+      const by = gpu.storage('y', rows * C * 4);
+      const call = layernorm(gpu, { x: bx, residual: br, gamma: bg, beta: bb, y: by, rows, C, eps });
+      expect(call.key).toContain(`vec4=${+(C % 4 === 0)}`);
+      submitCalls(gpu, [call]);
+      const out = await gpu.readF32(by, rows * C);
+      const ref = layernormRef({ x, residual: r, gamma, beta, rows, C, eps });
+      expectClose(out, ref, { atol: ATOL, shape: [rows, C], label: `layernorm ${rows}x${C}` });
+      releaseCalls(gpu, [call]);
+      for (const b of [bx, bg, bb, br, by]) gpu.destroyBuffer(b);
+    });
+  }
+
+  it('in place over x, and over the residual (rows=33, C=384 and C=100)', async () => {
+    const gpu = await testGpu();
+    for (const C of [384, 100]) {
+      const rows = 33;
+      const x = hidden(rows, C, 5), r = normal(rows * C, 6), gamma = uniform(C, 7, 0.5, 1.5), beta = uniform(C, 8, -0.5, 0.5);
+      const ref = layernormRef({ x, residual: r, gamma, beta, rows, C, eps: 1e-12 });
+      const bg = gpu.storageFrom('gamma', gamma), bb = gpu.storageFrom('beta', beta);
+      // y === x
+      let bx = gpu.storageFrom('x', x), br = gpu.storageFrom('res', r);
+      let call = layernorm(gpu, { x: bx, residual: br, gamma: bg, beta: bb, y: bx, rows, C, eps: 1e-12 });
+      expect(call.key).toContain('inplace=1');
+      submitCalls(gpu, [call]);
+      expectClose(await gpu.readF32(bx, rows * C), ref, { atol: ATOL, shape: [rows, C], label: `in place over x, C=${C}` });
+      releaseCalls(gpu, [call]);
+      gpu.destroyBuffer(bx);
+      gpu.destroyBuffer(br);
+      // y === residual
+      bx = gpu.storageFrom('x', x);
+      br = gpu.storageFrom('res', r);
+      call = layernorm(gpu, { x: bx, residual: br, gamma: bg, beta: bb, y: br, rows, C, eps: 1e-12 });
+      submitCalls(gpu, [call]);
+      expectClose(await gpu.readF32(br, rows * C), ref, { atol: ATOL, shape: [rows, C], label: `in place over residual, C=${C}` });
+      // x is untouched
+      expectClose(await gpu.readF32(bx, rows * C), x, { atol: 0, label: 'x untouched' });
+      releaseCalls(gpu, [call]);
+      for (const b of [bx, br, bg, bb]) gpu.destroyBuffer(b);
+    }
+    expect(gpu.liveBuffers).toBe(0);
+  });
+
+  it('rejects a partial overlap and counts bytes', async () => {
+    const gpu = await testGpu();
+    const buf = gpu.storage('xy', 2 * 64 * 4 + 256);
+    const g = gpu.storage('g', 64 * 4), b = gpu.storage('b', 64 * 4);
+    expect(() =>
+      layernorm(gpu, { x: { buffer: buf, offset: 0, size: 128 * 4 }, gamma: g, beta: b, y: { buffer: buf, offset: 256, size: 128 * 4 }, rows: 2, C: 64, eps: 1e-5 }),
+    ).toThrow(/overlap/);
+    expect(layernormBytes(10, 64, true)).toBe(10 * 64 * 12 + 512);
+    for (const x of [buf, g, b]) gpu.destroyBuffer(x);
+  });
+});
+
+afterAll(async () => (await testGpu()).destroy());
