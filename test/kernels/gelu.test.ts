@@ -35,18 +35,19 @@ describe('erf64 / erfc64 (float64 reference)', () => {
   it('match mpmath to ~1e-15 relative', () => {
     // [x, erf(x), erfc(x)] from mpmath at 40 digits.
     const table: Array<[number, number, number]> = [
-      [0.1, 0.1124629160182849, 0.8875370839817151],
+      [0.1, 0.1124629160182849, 0.887537083981715],
       [0.5, 0.5204998778130465, 0.4795001221869535],
       [1, 0.8427007929497149, 0.15729920705028513],
       [2, 0.9953222650189527, 0.004677734981047266],
       [3, 0.9999779095030014, 2.209049699858544e-05],
-      [5, 0.9999999999984626, 1.5374597944280349e-12],
+      [5, 0.9999999999984626, 1.537459794428035e-12],
       [10, 1, 2.088487583762545e-45],
-      [-0.7, -0.6778011938374184, 1.6778011938374185],
+      [-0.7, -0.6778011938374184, 1.6778011938374184],
     ];
     for (const [x, e, c] of table) {
-      expect(Math.abs(erf64(x) - e)).toBeLessThanOrEqual(2e-16 * Math.abs(e) + 1e-300);
-      expect(Math.abs(erfc64(x) - c)).toBeLessThanOrEqual(2e-15 * c);
+      // A few ulp of float64.
+      expect(Math.abs(erf64(x) - e)).toBeLessThanOrEqual(4e-16 * Math.abs(e));
+      expect(Math.abs(erfc64(x) - c)).toBeLessThanOrEqual(4e-16 * c);
     }
     expect(erf64(0)).toBe(0);
     expect(erf64(-3)).toBe(-erf64(3));
@@ -59,14 +60,15 @@ describe('gelu', () => {
       const x = sweep(-12, 12, 4801);
       const out = await runGelu(x, kind);
       const ref = geluRef({ x, kind });
-      // |x| <= 1: the erf path is within ~1.5e-7 of erf (see shaders/gelu.wgsl), times |x|/2,
+      // |x| <= 1: Φ is within ~1e-7 (see shaders/gelu.wgsl), times |x|,
       // plus rounding of |y| <= 1: 2e-7 absolute.
       const small = [...x.keys()].filter((i) => Math.abs(x[i]) <= 1);
       expectClose(small.map((i) => out[i]), small.map((i) => ref[i]), { atol: 2e-7, label: `${kind} |x|<=1` });
       // Everywhere: ~2 ulp of |y| <= 12 (ulp(8..16) = 9.5e-7) plus |x|·1e-7 from Φ: 3e-6.
       expectClose(out, ref, { atol: 3e-6, label: `${kind} [-12, 12]` });
       // Negative tail keeps relative accuracy (no 1 + tanh / 1 + erf cancellation): for
-      // x in [-12, -3], |y| < 0.01 and the error stays within 1e-6 of |y| plus 1e-12.
+      // x in [-12, -3], |y| < 0.01 and the error stays within 1e-5 of |y| (exp's error grows with
+      // its argument: ~2e-5 relative measured at x = -12, where |y| ~ 1e-32) plus 1e-12.
       for (let i = 0; i < x.length; i++) {
         if (x[i] > -3) continue;
         const bound = 1e-5 * Math.abs(ref[i]) + 1e-12;
@@ -82,11 +84,16 @@ describe('gelu', () => {
     });
 
     it(`${kind}: large |x| stays finite (±20, ±100, ±1e4, ±3e38)`, async () => {
-      const x = new Float32Array([20, -20, 100, -100, 1e4, -1e4, 3e38, -3e38, 0, 30, -30, 7]);
+      const x = new Float32Array([20, -20, 100, -100, 1e4, -1e4, 3e38, -3e38, 0, 30, -30, 7, -7]);
       const out = await runGelu(x, kind);
-      for (const v of out) expect(Number.isFinite(v)).toBe(true);
-      // Positive: exactly x in f32 (Φ(x) rounds to 1 for x >= 6). Negative: |y| < 1e-30.
-      expectClose(out, geluRef({ x, kind }), { atol: 1e-30, rtolMax: 0, label: `${kind} tails` });
+      const ref = geluRef({ x, kind });
+      // Positive x: y rounds to x itself (1 - Φ(x) < 1e-11 for x >= 7), so within 1 ulp (6e-8
+      // relative). Negative x: |y| < 1e-10 (x = -7), < 1e-30 beyond.
+      for (let i = 0; i < x.length; i++) {
+        const bound = 6e-8 * Math.abs(ref[i]) + (x[i] === -7 ? 1e-10 : 1e-30);
+        expect(Number.isFinite(out[i])).toBe(true);
+        if (!(Math.abs(out[i] - ref[i]) <= bound)) throw new Error(`${kind} x=${x[i]}: ${out[i]} vs ${ref[i]}`);
+      }
     });
   }
 
