@@ -1,0 +1,156 @@
+// Host side of shaders/matmul.wgsl (portable register-tiled kernel, vec4 or scalar loads) and
+// shaders/matmul_sg.wgsl (subgroup-broadcast kernel for CPU adapters such as lavapipe):
+// Y = act(X · Wᵀ + b) with W in Hugging Face Linear layout (N, K). Picks the variant and its
+// tile sizes, packs the uniform, and returns one KernelCall.
+
+import type { Gpu } from '../gpu/device.js';
+import { makeCall, packUniform, type BufferBinding, type KernelCall } from '../gpu/pipelines.js';
+
+export type Activation = 'none' | 'gelu_erf' | 'gelu_tanh' | 'relu' | 'tanh';
+
+export interface MatmulArgs {
+  x: BufferBinding; // (M, K) f32
+  w: BufferBinding; // (N, K) f32 or f16
+  b?: BufferBinding | null; // (N) f32
+  y: BufferBinding; // (M, N) f32
+  M: number;
+  N: number;
+  K: number;
+  /** Fused epilogue after the bias: gelu_erf = x·Φ(x) with the exact erf (HF 'gelu'), gelu_tanh = HF 'gelu_new'. */
+  act?: Activation;
+  /** W stored as f16 (needs gpu.features.f16); bias, X and Y stay f32; accumulation is f32. */
+  wDtype?: 'f32' | 'f16';
+}
+
+/** Register-tiled kernel: workgroup WX × WY, each invocation TM × TN outputs, TK of K staged at a time. */
+export interface TiledConfig {
+  kind: 'tiled';
+  TM: number;
+  TN: number;
+  TK: number;
+  WX: number;
+  WY: number;
+}
+
+/** Subgroup-broadcast kernel: TM = 8·R rows per workgroup, TN columns per invocation, WG invocations. */
+export interface SubgroupConfig {
+  kind: 'subgroup';
+  R: number;
+  TN: number;
+  WG: number;
+}
+
+export type MatmulConfig = TiledConfig | SubgroupConfig;
+
+const ACT_CODE: Record<Activation, number> = { none: 0, gelu_erf: 1, gelu_tanh: 2, relu: 3, tanh: 4 };
+
+/** Tiles for GPUs: 16×16 invocations of 4×4 outputs, a 64×64 tile of Y, K staged 16 at a time. */
+export const TILED_DEFAULT: TiledConfig = { kind: 'tiled', TM: 4, TN: 4, TK: 16, WX: 16, WY: 16 };
+/** Measured best on lavapipe (2 cores, AVX2): 24 rows × 2 columns per invocation. */
+export const SUBGROUP_DEFAULT: SubgroupConfig = { kind: 'subgroup', R: 3, TN: 2, WG: 64 };
+
+/** Floating-point operations of one matmul (an FMA counts 2). */
+export function matmulFlops(M: number, N: number, K: number): number {
+  return 2 * M * N * K;
+}
+
+/** True for adapters that run shaders on the CPU (lavapipe / llvmpipe, SwiftShader, WARP). */
+export function isCpuAdapter(gpu: Gpu): boolean {
+  const a = gpu.adapter;
+  return a.architecture === 'software' || /llvmpipe|lavapipe|swiftshader|warp|software/i.test(`${a.device} ${a.description}`);
+}
+
+/** Whether the subgroup kernel can run: subgroups of at least 8 lanes that divide its workgroup. */
+export function subgroupKernelUsable(gpu: Gpu, wg = SUBGROUP_DEFAULT.WG): boolean {
+  if (!gpu.features.subgroups) return false;
+  const info = gpu.device.adapterInfo as GPUAdapterInfo | undefined;
+  const min = info?.subgroupMinSize ?? 0;
+  const max = info?.subgroupMaxSize ?? 0;
+  return min >= 8 && max > 0 && wg % max === 0;
+}
+
+/** The configuration `matmul` uses for these arguments on this adapter. */
+export function matmulConfig(gpu: Gpu, args: Pick<MatmulArgs, 'K'>): MatmulConfig {
+  if (args.K % 4 === 0 && isCpuAdapter(gpu) && subgroupKernelUsable(gpu)) return SUBGROUP_DEFAULT;
+  return TILED_DEFAULT;
+}
+
+/** The pipeline key `matmul` / `matmulWith` would use (labels benchmark rows). */
+export function matmulKey(args: Pick<MatmulArgs, 'K' | 'b' | 'act' | 'wDtype'>, config: MatmulConfig): string {
+  const tail = `bias=${args.b ? 1 : 0},act=${args.act ?? 'none'},w=${args.wDtype ?? 'f32'},vec4=${
+    config.kind === 'subgroup' || args.K % 4 === 0 ? 1 : 0
+  }`;
+  if (config.kind === 'subgroup') return `matmul|sg,TM=${8 * config.R},TN=${config.TN},WG=${config.WG},${tail}`;
+  return `matmul|TM=${config.TM},TN=${config.TN},TK=${config.TK},WG=${config.WX}x${config.WY},${tail}`;
+}
+
+/** Y = act(X · Wᵀ + b), with the variant and tiles picked for this adapter. */
+export function matmul(gpu: Gpu, args: MatmulArgs): KernelCall {
+  return matmulWith(gpu, args, matmulConfig(gpu, args));
+}
+
+function checkDim(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 0) throw new Error(`matmul: ${name} must be a non-negative integer, got ${v}`);
+}
+
+/** `matmul` with an explicit variant and tile configuration (tests and benchmarks). */
+export function matmulWith(gpu: Gpu, args: MatmulArgs, config: MatmulConfig): KernelCall {
+  const { M, N, K } = args;
+  checkDim('M', M);
+  checkDim('N', N);
+  checkDim('K', K);
+  const act = args.act ?? 'none';
+  if (!(act in ACT_CODE)) throw new Error(`matmul: unknown activation "${act}"`);
+  const wDtype = args.wDtype ?? 'f32';
+  if (wDtype === 'f16' && !gpu.features.f16) throw new Error('matmul: f16 weights need the shader-f16 feature, which this adapter lacks');
+  const hasBias = !!args.b;
+  const key = matmulKey(args, config);
+  const types = wDtype === 'f16' ? { WT: 'f16' as const } : undefined;
+  const bindings = ['uniform', 'read', 'read', 'read', 'write'] as const;
+
+  let p;
+  let workgroups: [number, number, number];
+  if (config.kind === 'subgroup') {
+    if (K % 4 !== 0) throw new Error(`matmul: the subgroup kernel needs K % 4 == 0 (K = ${K})`);
+    if (!subgroupKernelUsable(gpu, config.WG)) throw new Error('matmul: the subgroup kernel needs subgroups of 8+ lanes dividing WG');
+    if (config.R < 1 || config.R > 4 || config.TN < 1 || config.TN > 4) throw new Error('matmul: subgroup kernel needs 1 <= R, TN <= 4');
+    p = gpu.pipelines.get({
+      key,
+      shader: 'matmul_sg',
+      entryPoint: 'main',
+      constants: { R: config.R, TN: config.TN, WG: config.WG, HAS_BIAS: hasBias ? 1 : 0, ACT: ACT_CODE[act] },
+      bindings: [...bindings],
+      types,
+    });
+    workgroups = [Math.ceil(N / (config.WG * config.TN)), Math.ceil(M / (8 * config.R)), 1];
+  } else {
+    if (config.TM > 8 || config.TN > 8 || config.TK % 4 !== 0) throw new Error('matmul: tiled kernel needs TM, TN <= 8 and TK % 4 == 0');
+    const { TM, TN, TK, WX, WY } = config;
+    p = gpu.pipelines.get({
+      key,
+      shader: 'matmul',
+      entryPoint: K % 4 === 0 ? 'main_vec4' : 'main_scalar',
+      constants: { TM, TN, TK, WX, WY, HAS_BIAS: hasBias ? 1 : 0, ACT: ACT_CODE[act] },
+      bindings: [...bindings],
+      types,
+    });
+    workgroups = [Math.ceil(N / (WX * TN)), Math.ceil(M / (WY * TM)), 1];
+  }
+  const maxWg = gpu.limits.maxComputeWorkgroupsPerDimension;
+  if (workgroups[0] > maxWg || workgroups[1] > maxWg) {
+    throw new Error(`matmul: ${M}x${N} needs ${workgroups[0]}x${workgroups[1]} workgroups, over this adapter's ${maxWg} per dimension`);
+  }
+  if (M === 0 || N === 0) workgroups = [0, 0, 0];
+
+  const u = gpu.uniform('matmul', packUniform([['u32', M], ['u32', N], ['u32', K], ['u32', 0]]));
+  const owned = [u];
+  let bias: BufferBinding;
+  if (args.b) {
+    bias = args.b;
+  } else {
+    const dummy = gpu.storage('matmul_nobias', 16); // bound but never read (HAS_BIAS = false)
+    owned.push(dummy);
+    bias = dummy;
+  }
+  return makeCall(gpu.device, p, [u, args.x, args.w, bias, args.y], workgroups, owned);
+}
