@@ -101,7 +101,7 @@ async function load(source: string | Record<string, Blob>, what: string): Promis
       `${i.architecture}, ${i.numLayers} layers × ${i.hiddenSize} hidden, ${i.numHeads} heads, max ${i.maxLength} tokens, ${i.dtype} weights · ` +
       `dense ${i.outputs.dense}-d (${i.pooling} pooling), tokens ${i.outputs.tokens}-d (${i.outputs.tokensHead})${i.outputs.sparse ? ', sparse' : ''} · ` +
       `${(model.gpuBytes / 2 ** 20).toFixed(1)} MiB on the GPU`;
-    ui.adapter.textContent = `WebGPU: ${[a.vendor, a.architecture, a.description].filter(Boolean).join(' / ') || 'adapter'}`;
+    ui.adapter.textContent = `WebGPU: ${[a.vendor, a.architecture, a.description].filter(Boolean).join(' / ') || 'adapter (no info exposed)'}`;
     ui.score.disabled = false;
     setState('loaded');
   } catch (e) {

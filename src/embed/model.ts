@@ -24,7 +24,7 @@ export interface LoadOptions {
   maxBatchTokens?: number;
   /** Debug log (unused checkpoint keys, chosen defaults). */
   log?: (message: string) => void;
-  /** Weight-loading progress, in tensors. */
+  /** Weight-loading progress, in checkpoint bytes uploaded (ends with loaded === total). */
   onProgress?: (p: { loaded: number; total: number }) => void;
 }
 
@@ -212,7 +212,7 @@ export async function loadModelFromFiles(files: ModelFiles, gpu: Gpu, opts: Load
   const config = parseConfig(await main.json('config.json'), main.origin);
   const tokenizer = await loadTokenizer(main, config, pipeline.maxSeqLength);
   const tensors = await listCheckpointTensors(main);
-  const store = new WeightStore(gpu, main, tensors, dtype);
+  const store = new WeightStore(gpu, main, tensors, dtype, undefined, opts.onProgress);
   const owned: GPUBuffer[] = [];
   try {
     const bert = await BertModel.load(store, config);
@@ -229,6 +229,7 @@ export async function loadModelFromFiles(files: ModelFiles, gpu: Gpu, opts: Load
     };
     if (heads.sparse && heads.sparse.outFeatures !== 1) throw new ModelFileError(`sparse head must map ${C} → 1, got ${heads.sparse.outFeatures}`, 'sparse_linear.pt');
     owned.push(...store.buffers);
+    opts.onProgress?.({ loaded: store.totalBytes, total: store.totalBytes });
     const limit = Forward.tokenLimit(gpu, bert, heads);
     if (limit < tokenizer.maxLen) throw new Error(`this adapter's storage binding limit (${gpu.limits.maxStorageBufferBindingSize} bytes) cannot hold one ${tokenizer.maxLen}-token sequence`);
     const tokenBudget = Math.min(limit, opts.maxBatchTokens ?? 8192);

@@ -76,7 +76,10 @@ export function matmulConfig(gpu: Gpu, args: Pick<MatmulArgs, 'K'>): MatmulConfi
 }
 
 /** The pipeline key `matmul` / `matmulWith` would use (labels benchmark rows). */
-export function matmulKey(args: Pick<MatmulArgs, 'K' | 'b' | 'act' | 'wDtype'>, config: MatmulConfig): string {
+export function matmulKey(
+  args: { K: number; b?: unknown; act?: Activation; wDtype?: 'f32' | 'f16' },
+  config: MatmulConfig,
+): string {
   const tail = `bias=${args.b ? 1 : 0},act=${args.act ?? 'none'},w=${args.wDtype ?? 'f32'},vec4=${
     config.kind === 'subgroup' || args.K % 4 === 0 ? 1 : 0
   }`;

@@ -37,6 +37,7 @@ export class WeightStore {
     private tensors: Map<string, TensorEntry>,
     private dtype: WeightDtype,
     probe = 'embeddings.word_embeddings.weight',
+    private onProgress?: (p: { loaded: number; total: number }) => void,
   ) {
     const prefixes = ['', 'bert.', 'roberta.', 'model.'];
     const found = prefixes.find((p) => tensors.has(p + probe));
@@ -48,7 +49,12 @@ export class WeightStore {
       );
     }
     this.prefix = found;
+    for (const [k, t] of tensors) if (!IGNORED.some((re) => re.test(k.slice(found.length)))) this.totalBytes += t.end - t.begin;
   }
+
+  /** Checkpoint bytes to upload (ignored keys excluded) and bytes uploaded so far, for progress. */
+  readonly totalBytes: number = 0;
+  loadedBytes = 0;
 
   /** The checkpoint entry for `key` (without prefix); a missing key is an error naming it. */
   entry(key: string, shape?: number[]): TensorEntry {
@@ -113,6 +119,8 @@ export class WeightStore {
       const what = `${t.name} in ${t.file}`;
       const data = dtype === 'f16' ? toF16Bits(bytes, t.dtype, what) : toF32(bytes, t.dtype, what);
       this.gpu.upload(buffer, data, byteOffset + r * rowElems * dstEl);
+      this.loadedBytes += bytes.byteLength;
+      this.onProgress?.({ loaded: this.loadedBytes, total: this.totalBytes });
     }
   }
 

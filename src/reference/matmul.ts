@@ -91,6 +91,35 @@ export function matmulRef(
   return y;
 }
 
+/**
+ * Absolute tolerance for comparing an f32 kernel with matmulRef: f32 accumulation of K products
+ * errs like sqrt(K)·eps·Σ_k|x·w| (factor 4 for the spread over many outputs), times 1.13 for the
+ * steepest activation slope (gelu), plus 1e-6 of the output scale for the epilogue (erfc fit
+ * 1.2e-7 relative, exp/tanh a few ulp). `rows` limits the Σ|x·w| scan to some rows of X.
+ */
+export function matmulTolerance(
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  b: ArrayLike<number> | null | undefined,
+  M: number,
+  N: number,
+  K: number,
+  ref: ArrayLike<number>,
+  rows: number[] = Array.from({ length: Math.min(M, 16) }, (_, i) => Math.floor((i * M) / Math.min(M, 16))),
+): number {
+  let scale = 0;
+  for (let n = 0; n < N; n++) {
+    for (const m of rows) {
+      let s = b ? Math.abs(b[n]) : 0;
+      for (let k = 0; k < K; k++) s += Math.abs(x[m * K + k] * w[n * K + k]);
+      scale = Math.max(scale, s);
+    }
+  }
+  let maxRef = 0;
+  for (let i = 0; i < ref.length; i++) maxRef = Math.max(maxRef, Math.abs(ref[i]));
+  return 4 * Math.sqrt(Math.max(K, 1)) * 2 ** -24 * scale * 1.13 + 1e-6 * (1 + maxRef);
+}
+
 const f32Scratch = new Float32Array(1);
 const u32Scratch = new Uint32Array(f32Scratch.buffer);
 

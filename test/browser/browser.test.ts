@@ -1,9 +1,10 @@
 // Browser test: the library's browser bundle in headless Chromium (Debian's /usr/bin/chromium,
 // driven by playwright-core). (1) golden.html loads the bge-m3-tiny fixture by base URL over a
 // loopback HTTP server and runs the golden checks of test/models/golden.test.ts in the page
-// (golden-page.ts); (2) the demo page (examples/browser) loads the same model, scores a query and
-// is saved as test-results/demo-heatmap.png for a person to look at. A missing Chromium, WebGPU
-// or adapter fails the test; nothing is skipped.
+// (golden-page.ts), once per software adapter (SwiftShader: core feature level with subgroups;
+// lavapipe through OpenGL ES: compatibility mode); (2) the demo page (examples/browser) loads the
+// same model, scores a query and is saved as test-results/demo-heatmap.png for a person to look
+// at. A missing Chromium, WebGPU or adapter fails the test; nothing is skipped.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -17,17 +18,19 @@ import type { GoldenPageResult } from './golden-page.js';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /**
- * How Chromium gets a WebGPU adapter on a machine without a GPU. `swiftshader` (default):
- * Chromium's own CPU Vulkan, a core-feature-level adapter. `lavapipe`: Dawn's OpenGL ES backend
- * through ANGLE on Mesa's lavapipe, a compatibility-mode adapter. Pick with
- * WEBGPU_EMBED_BROWSER_ADAPTER=swiftshader|lavapipe.
+ * How Chromium gets a WebGPU adapter on a machine without a GPU. `swiftshader`: Chromium's
+ * default, its own CPU Vulkan (a core-feature-level fallback adapter with subgroups, no
+ * shader-f16). `lavapipe`: Dawn's OpenGL ES backend through ANGLE's Vulkan backend on Mesa's
+ * lavapipe (llvmpipe), a compatibility-mode adapter (no optional features; adapter info empty).
+ * Both run by default; WEBGPU_EMBED_BROWSER_ADAPTER=swiftshader|lavapipe runs one.
  */
 const ADAPTERS = {
   swiftshader: { args: [] as string[], featureLevel: null },
   lavapipe: { args: ['--use-angle=vulkan', '--use-webgpu-adapter=opengles'], featureLevel: 'compatibility' },
 } as const;
 type AdapterName = keyof typeof ADAPTERS;
-const ADAPTER = (process.env.WEBGPU_EMBED_BROWSER_ADAPTER ?? 'swiftshader') as AdapterName;
+const ONLY = process.env.WEBGPU_EMBED_BROWSER_ADAPTER;
+const SELECTED = (ONLY ? [ONLY] : Object.keys(ADAPTERS)) as AdapterName[];
 
 const SCREENSHOT = join(ROOT as string, 'test-results', 'demo-heatmap.png');
 
@@ -40,29 +43,33 @@ function recordPage(page: Page): string[] {
   return lines;
 }
 
-describe(`browser (headless Chromium, ${ADAPTER} adapter)`, () => {
+async function launch(adapter: AdapterName): Promise<Browser> {
+  if (!(adapter in ADAPTERS)) throw new Error(`WEBGPU_EMBED_BROWSER_ADAPTER must be one of ${Object.keys(ADAPTERS).join(', ')}, got ${adapter}`);
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium is missing at ${CHROMIUM}: install Debian's chromium (scripts/setup.sh --browser does) or set CHROMIUM_PATH`);
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless=new',
+      '--no-sandbox',
+      '--enable-unsafe-webgpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-dev-shm-usage',
+      ...ADAPTERS[adapter].args,
+    ],
+    timeout: 60_000,
+  });
+}
+
+for (const ADAPTER of SELECTED) describe(`browser golden (headless Chromium, ${ADAPTER} adapter)`, () => {
   let browser: Browser | undefined;
 
   beforeAll(async () => {
-    if (!(ADAPTER in ADAPTERS)) throw new Error(`WEBGPU_EMBED_BROWSER_ADAPTER must be one of ${Object.keys(ADAPTERS).join(', ')}, got ${ADAPTER}`);
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium is missing at ${CHROMIUM}: install Debian's chromium (scripts/setup.sh --browser does) or set CHROMIUM_PATH`);
-    }
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless=new',
-        '--no-sandbox',
-        '--enable-unsafe-webgpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-dev-shm-usage',
-        ...ADAPTERS[ADAPTER].args,
-      ],
-      timeout: 60_000,
-    });
+    browser = await launch(ADAPTER);
   });
 
   afterAll(async () => {
@@ -91,6 +98,7 @@ describe(`browser (headless Chromium, ${ADAPTER} adapter)`, () => {
       });
       const r = (await tab.evaluate(() => window.__golden)) as GoldenPageResult;
       console.log(`[browser] adapter: ${JSON.stringify(r.adapter)}`);
+      console.log(`[browser] loadModel onProgress: ${JSON.stringify(r.progress)}`);
       for (const c of r.checks) console.log(`[browser] ${c.ok ? 'ok  ' : 'FAIL'} ${c.name} (${c.ms} ms)${c.error ? `: ${c.error}` : ''}`);
       if (!r.ok) {
         const failed = r.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.error}`);
@@ -109,6 +117,20 @@ describe(`browser (headless Chromium, ${ADAPTER} adapter)`, () => {
       await closeServer(server);
     }
   }, 150_000);
+
+});
+
+describe(`browser demo (headless Chromium, ${SELECTED[0]} adapter)`, () => {
+  const ADAPTER = SELECTED[0];
+  let browser: Browser | undefined;
+
+  beforeAll(async () => {
+    browser = await launch(ADAPTER);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+  });
 
   it('runs the demo page: ranking and token heatmap, saved as test-results/demo-heatmap.png', async () => {
     const demo = await startDemo();
@@ -156,6 +178,16 @@ describe(`browser (headless Chromium, ${ADAPTER} adapter)`, () => {
       mkdirSync(join(ROOT, 'test-results'), { recursive: true });
       await tab.screenshot({ path: SCREENSHOT, fullPage: true });
       console.log(`[browser] demo screenshot: ${SCREENSHOT}`);
+
+      // The folder picker path: the same model as picked files (mapFiles over File blobs) gives
+      // the same ranking.
+      await tab.setInputFiles('#folder', join(ROOT, 'test/fixtures/bge-m3-tiny'));
+      await waitState('loaded');
+      expect(await tab.textContent('#load-status')).toMatch(/^Loaded folder bge-m3-tiny \(\d+ files\)/);
+      await tab.click('#score');
+      await waitState('scored');
+      const again = await tab.locator('#ranking tr.doc').evaluateAll((trs) => trs.map((tr) => [tr.getAttribute('title') ?? '', Number(tr.querySelectorAll('td.num')[1]?.querySelector('.v')?.textContent)] as const));
+      expect(again).toEqual(shown);
     } finally {
       await tab.close();
       await demo.close();

@@ -19,6 +19,8 @@ export interface GoldenPageResult {
   /** What navigator.gpu handed out, printed by the test. */
   adapter: Record<string, unknown> | null;
   checks: CheckResult[];
+  /** LoadOptions.onProgress as loadModel reported it: number of calls and the last value. */
+  progress?: { calls: number; loaded: number; total: number };
   /** A failure before the checks could run (no WebGPU, load error). */
   error?: string;
 }
@@ -125,13 +127,13 @@ async function run(): Promise<GoldenPageResult> {
   const texts = Object.entries(g.groups).flatMap(([group, items]) => items.map((t, index) => ({ group, index, text: t.text })));
   const all = texts.map((t) => t.text);
   let model: Model;
-  let progress = 0;
+  const progress = { calls: 0, loaded: 0, total: 0 };
   try {
-    model = await loadModel(base, { featureLevel: featureLevel ?? undefined, onProgress: (p) => (progress = p.loaded) });
+    model = await loadModel(base, { featureLevel: featureLevel ?? undefined, onProgress: (p) => Object.assign(progress, { calls: progress.calls + 1, loaded: p.loaded, total: p.total }) });
   } catch (e) {
     return { ok: false, adapter, checks: [], error: `loadModel(${base}) failed: ${(e as Error).stack ?? String(e)}` };
   }
-  adapter.engine = { ...model.info.adapter, features: model.gpu.features, tensorsLoaded: progress };
+  adapter.engine = { ...model.info.adapter, features: model.gpu.features };
 
   const checks: CheckResult[] = [];
   const step = async (name: string, body: () => Promise<void>) => {
@@ -226,7 +228,7 @@ async function run(): Promise<GoldenPageResult> {
   } finally {
     model.dispose();
   }
-  return { ok: checks.every((c) => c.ok), adapter, checks };
+  return { ok: checks.every((c) => c.ok), adapter, checks, progress };
 }
 
 declare global {

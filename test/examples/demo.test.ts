@@ -36,7 +36,7 @@ describe('demo (multi-vector retrieval)', () => {
     expect(table.length).toBe(5);
     const maxsims = table.map((l) => Number(l.split('|')[1]));
     expect([...maxsims].sort((a, b) => b - a)).toEqual(maxsims); // ranked by MaxSim
-    expect(table.every((l) => /\| -?\d+\.\d{4} \| -?\d+\.\d{4} \| -?\d+\.\d{4} \| /.test(l))).toBe(true); // dense and sparse present
+    expect(table.every((l) => /\|\s+-?\d+\.\d{4} \| -?\d+\.\d{4} \| -?\d+\.\d{4} \| /.test(l))).toBe(true); // dense and sparse present
     const agree = /agrees with the CPU MaxSim to ([\d.e+-]+)/.exec(out);
     expect(Number(agree?.[1])).toBeLessThan(1e-4);
   });

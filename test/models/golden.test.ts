@@ -18,10 +18,22 @@ for (const name of MODELS) {
     const g = readGolden(name);
     const texts = allTexts(g);
     let model: Model;
+    const progress: { loaded: number; total: number }[] = [];
     beforeAll(async () => {
-      model = await loadModel(join(FIXTURES, name));
+      model = await loadModel(join(FIXTURES, name), { onProgress: (p) => progress.push(p) });
     });
     afterAll(() => model?.dispose());
+
+    it('reports load progress in bytes, monotonically, ending at the total', () => {
+      expect(progress.length).toBeGreaterThan(2);
+      const total = progress[0].total;
+      expect(total).toBeGreaterThan(10_000);
+      progress.forEach((p, i) => {
+        expect(p.total).toBe(total);
+        if (i > 0) expect(p.loaded).toBeGreaterThanOrEqual(progress[i - 1].loaded);
+      });
+      expect(progress[progress.length - 1].loaded).toBe(total);
+    });
 
     it('reports its configuration', () => {
       expect(model.info.maxLength).toBe(g.max_len);

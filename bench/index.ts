@@ -1,0 +1,91 @@
+// `npm run bench`: adapter peaks → kernel rows (validated, then timed) → TF.js comparison →
+// table on stdout (progress on stderr) and optionally JSON.
+//   --json FILE    write { adapter, peak, rows, tfjs } to FILE
+//   --filter STR   only cases whose "family shape" contains STR (case-insensitive)
+//   --quick        fewer iterations (smoke runs, CI)
+//   --no-tfjs      skip the TF.js rows
+// Exits 1 when any kernel row fails validation or errors.
+
+import { nodeGpu } from '../src/gpu/node.js';
+import { matchesFilter, registeredCases, runKernelCases } from './kernels.js';
+import { measurePeak } from './peak.js';
+import { formatReport, writeJson, type BenchReport } from './report.js';
+import { disposeTfjs, runTfjs } from './tfjs.js';
+import { MATMUL_SHAPES, matmulCompareKey, matmulShapeLabel } from './matmul.js';
+// Kernel families register their rows on import (add one line per family).
+import './matmul.js';
+
+interface Args {
+  json?: string;
+  filter?: string;
+  quick: boolean;
+  tfjs: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { quick: false, tfjs: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--json') args.json = argv[++i];
+    else if (a === '--filter') args.filter = argv[++i];
+    else if (a === '--quick') args.quick = true;
+    else if (a === '--no-tfjs') args.tfjs = false;
+    else throw new Error(`unknown argument "${a}" (use --json FILE, --filter STR, --quick, --no-tfjs)`);
+  }
+  if (args.json === undefined && argv.includes('--json')) throw new Error('--json needs a file name');
+  return args;
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const log = (msg: string): void => void process.stderr.write(msg + '\n');
+  const gpu = await nodeGpu();
+  let failed = false;
+  try {
+    log(`adapter: ${gpu.adapter.description || gpu.adapter.device}`);
+    log('peak...');
+    const peak = await measurePeak(gpu, args.quick ? { warmup: 1, runs: 3 } : { warmup: 2, runs: 7 });
+    log(`  FMA ${peak.fmaGflops.toFixed(2)} GFLOP/s, copy ${peak.copyGbps.toFixed(2)} GB/s`);
+
+    const cases = registeredCases().filter((c) => matchesFilter(c, args.filter));
+    log(`kernels (${cases.length} cases)...`);
+    const rows = await runKernelCases(gpu, cases, peak, {
+      iterations: args.quick ? 2 : 5,
+      time: args.quick ? 200 : 1000,
+      warmupIterations: 1,
+      log,
+    });
+    failed = rows.some((r) => r.status === 'invalid' || r.status === 'error');
+
+    const tfShapes = args.tfjs ? MATMUL_SHAPES.filter((s) => matchesFilter({ kernel: 'matmul', shape: matmulShapeLabel(s) }, args.filter)) : [];
+    if (tfShapes.length) log(`tfjs (${tfShapes.length} shapes)...`);
+    const tfjs = tfShapes.length
+      ? await runTfjs(tfShapes, (s) => ({ shape: matmulShapeLabel(s), compareKey: matmulCompareKey(s) }), { runs: args.quick ? 1 : 2, log })
+      : [];
+
+    const report: BenchReport = {
+      adapter: { vendor: gpu.adapter.vendor, architecture: gpu.adapter.architecture, description: gpu.adapter.description, device: gpu.adapter.device },
+      peak,
+      rows,
+      tfjs,
+    };
+    process.stdout.write(formatReport(report) + '\n');
+    if (args.json) {
+      writeJson(args.json, report);
+      log(`wrote ${args.json}`);
+    }
+    if (failed) log('FAILED: some kernel rows did not validate or errored (see above)');
+  } finally {
+    await disposeTfjs();
+    gpu.destroy();
+  }
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`bench failed: ${(e as Error).stack ?? e}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,72 @@
+// Benchmark output: the console table (kernel | shape | median ms | GFLOP/s or GB/s | % of
+// peak | ours/TF.js) and the --json file { adapter, peak, rows, tfjs }.
+
+import { writeFileSync } from 'node:fs';
+import type { AdapterSummary } from '../src/gpu/device.js';
+import type { KernelRow } from './kernels.js';
+import type { Peak } from './peak.js';
+import type { TfjsRow } from './tfjs.js';
+
+export interface BenchReport {
+  adapter: Pick<AdapterSummary, 'vendor' | 'architecture' | 'description'> & { device: string };
+  peak: Peak;
+  rows: KernelRow[];
+  tfjs: TfjsRow[];
+}
+
+function pad(s: string, n: number, right = false): string {
+  return right ? s.padStart(n) : s.padEnd(n);
+}
+
+function rate(r: { gflops?: number; gbps?: number }): string {
+  if (r.gflops !== undefined) return `${r.gflops.toFixed(2)} GFLOP/s`;
+  if (r.gbps !== undefined) return `${r.gbps.toFixed(2)} GB/s`;
+  return '';
+}
+
+/** ours / TF.js for rows that share a compareKey with an ok TF.js row. */
+export function tfjsRatio(row: KernelRow, tfjs: TfjsRow[]): number | undefined {
+  const t = tfjs.find((x) => x.compareKey === row.compareKey && x.status === 'ok');
+  if (!t || !t.medianMs || !row.medianMs || row.status !== 'ok') return undefined;
+  return t.medianMs / row.medianMs;
+}
+
+export function formatReport(rep: BenchReport): string {
+  const lines: string[] = [];
+  lines.push(`adapter: ${rep.adapter.description || rep.adapter.device} (${rep.adapter.vendor}, ${rep.adapter.architecture})`);
+  lines.push(`peak: FMA ${rep.peak.fmaGflops.toFixed(2)} GFLOP/s, copy ${rep.peak.copyGbps.toFixed(2)} GB/s`);
+  const table: string[][] = [['kernel', 'shape', 'median ms', 'rate', '% peak', 'vs TF.js']];
+  for (const r of rep.rows) {
+    if (r.status !== 'ok') {
+      table.push([r.kernel, r.shape, r.status.toUpperCase(), (r.error ?? '').slice(0, 60), '', '']);
+      continue;
+    }
+    const ratio = tfjsRatio(r, rep.tfjs);
+    table.push([
+      r.kernel,
+      r.shape,
+      r.medianMs!.toFixed(2),
+      rate(r),
+      r.peakFraction !== undefined ? `${(100 * r.peakFraction).toFixed(0)}%` : '',
+      ratio !== undefined ? `${ratio.toFixed(1)}x` : '',
+    ]);
+  }
+  for (const t of rep.tfjs) {
+    if (t.status !== 'ok') {
+      table.push([t.kernel, t.shape, t.status.toUpperCase(), (t.error ?? '').slice(0, 60), '', '']);
+      continue;
+    }
+    const frac = t.gflops! / rep.peak.fmaGflops;
+    table.push([t.kernel, t.shape, t.medianMs!.toFixed(2), rate(t), `${(100 * frac).toFixed(0)}%`, '1.0x']);
+  }
+  const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
+  table.forEach((row, i) => {
+    lines.push(row.map((cell, c) => pad(cell, widths[c], c >= 2)).join(' | '));
+    if (i === 0) lines.push(widths.map((w) => '-'.repeat(w)).join('-|-'));
+  });
+  return lines.join('\n');
+}
+
+export function writeJson(file: string, rep: BenchReport): void {
+  writeFileSync(file, JSON.stringify(rep, null, 2) + '\n');
+}
