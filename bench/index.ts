@@ -4,13 +4,15 @@
 //   --filter STR   only cases whose "family shape" contains STR (case-insensitive)
 //   --quick        fewer iterations (smoke runs, CI)
 //   --no-tfjs      skip the TF.js rows
+//   --no-e2e       skip the end-to-end rows (random-weight MiniLM-L6 / BERT-base models)
 // Exits 1 when any kernel row fails validation or errors.
 
 import { nodeGpu } from '../src/gpu/node.js';
 import { matchesFilter, registeredCases, runKernelCases } from './kernels.js';
 import { measurePeak } from './peak.js';
-import { formatReport, writeJson, type BenchReport } from './report.js';
+import { formatReport, tfjsRatio, writeJson, type BenchReport } from './report.js';
 import { disposeTfjs, runTfjs } from './tfjs.js';
+import { runE2E, type E2ERow } from './e2e.js';
 import { MATMUL_SHAPES, matmulCompareKey, matmulShapeLabel } from './matmul.js';
 // Kernel families register their rows on import (add one line per family).
 import './matmul.js';
@@ -20,17 +22,19 @@ interface Args {
   filter?: string;
   quick: boolean;
   tfjs: boolean;
+  e2e: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, tfjs: true };
+  const args: Args = { quick: false, tfjs: true, e2e: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--json') args.json = argv[++i];
     else if (a === '--filter') args.filter = argv[++i];
     else if (a === '--quick') args.quick = true;
     else if (a === '--no-tfjs') args.tfjs = false;
-    else throw new Error(`unknown argument "${a}" (use --json FILE, --filter STR, --quick, --no-tfjs)`);
+    else if (a === '--no-e2e') args.e2e = false;
+    else throw new Error(`unknown argument "${a}" (use --json FILE, --filter STR, --quick, --no-tfjs, --no-e2e)`);
   }
   if (args.json === undefined && argv.includes('--json')) throw new Error('--json needs a file name');
   return args;
@@ -63,11 +67,25 @@ async function main(): Promise<number> {
       ? await runTfjs(tfShapes, (s) => ({ shape: matmulShapeLabel(s), compareKey: matmulCompareKey(s) }), { runs: args.quick ? 1 : 2, log })
       : [];
 
+    for (const r of rows) r.tfjsRatio = tfjsRatio(r, tfjs);
+
+    // Matmul throughput of this run at the BERT-base 4096-token shapes: the e2e rows' bound.
+    const mm = (w: string) => {
+      const r = rows.filter((x) => x.status === 'ok' && x.family === 'matmul' && x.shape.startsWith('4096') && x.shape.includes(w) && x.gflops);
+      return r.length ? r.reduce((a, x) => a + x.gflops!, 0) / r.length : undefined;
+    };
+    let e2e: E2ERow[] = [];
+    if (args.e2e) {
+      log('end to end...');
+      e2e = await runE2E({ matmulGflops: { f32: mm('f32'), f16: mm('f16') }, iterations: args.quick ? 1 : 3, filter: args.filter, log });
+      if (e2e.some((r) => r.status === 'invalid' || r.status === 'error')) failed = true;
+    }
     const report: BenchReport = {
       adapter: { vendor: gpu.adapter.vendor, architecture: gpu.adapter.architecture, description: gpu.adapter.description, device: gpu.adapter.device },
       peak,
       rows,
       tfjs,
+      e2e,
     };
     process.stdout.write(formatReport(report) + '\n');
     if (args.json) {

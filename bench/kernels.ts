@@ -58,6 +58,8 @@ export interface KernelRow {
   gbps?: number;
   /** Achieved rate over the adapter peak (FMA for flops rows, copy for bytes rows). */
   peakFraction?: number;
+  /** TF.js median time over ours, for rows with a TF.js row of the same compareKey. */
+  tfjsRatio?: number;
 }
 
 export interface RunOptions {

@@ -6,12 +6,15 @@ import type { AdapterSummary } from '../src/gpu/device.js';
 import type { KernelRow } from './kernels.js';
 import type { Peak } from './peak.js';
 import type { TfjsRow } from './tfjs.js';
+import { formatE2E, type E2ERow } from './e2e.js';
 
 export interface BenchReport {
   adapter: Pick<AdapterSummary, 'vendor' | 'architecture' | 'description'> & { device: string };
   peak: Peak;
   rows: KernelRow[];
   tfjs: TfjsRow[];
+  /** End-to-end rows (embed() on random-weight models); empty with --no-e2e. */
+  e2e: E2ERow[];
 }
 
 function pad(s: string, n: number, right = false): string {
@@ -64,6 +67,7 @@ export function formatReport(rep: BenchReport): string {
     lines.push(row.map((cell, c) => pad(cell, widths[c], c >= 2)).join(' | '));
     if (i === 0) lines.push(widths.map((w) => '-'.repeat(w)).join('-|-'));
   });
+  if (rep.e2e.length) lines.push('', formatE2E(rep.e2e));
   return lines.join('\n');
 }
 

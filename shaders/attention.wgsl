@@ -4,24 +4,31 @@
 //   seqs (B, 2)   u32 (start, len) per sequence
 //   out  (N, C)   only rows inside a sequence are written
 // Entry points:
-//   fused    flash-style: one workgroup per (query block of WG rows, head, sequence); each
-//            invocation owns one query row (q, running max / sum and HD-wide accumulator in
-//            registers) and walks K/V tiles of BK rows staged in workgroup memory. Every
-//            invocation of a workgroup reads the same K/V element at a time (a broadcast).
+//   fused    flash-style: one workgroup per (query block of WG·RQ rows, head, sequence); each
+//            invocation owns RQ query rows (q, running max / sum and HD-wide accumulators in
+//            registers) and walks K/V tiles of BK rows staged in workgroup memory, one key at a
+//            time; every invocation reads the same K/V element at a time (a broadcast).
 //   scores / softmax / pv   the unfused reference path over a (B, NH, T, T) `scores` buffer.
-// Logits are kept in base 2 (q is pre-multiplied by scale·log2(e)) so exp is exp2. The running
-// max starts at a finite NEG, masked keys get probability exactly 0 through select(), so neither
-// huge logits nor tails of partial tiles can produce Inf or NaN.
+// Logits are kept in base 2 (q is pre-multiplied by scale·log2(e)) so exp is exp2. Numerics: the
+// running max m starts at a finite NEG and only moves up; the accumulators are rescaled when a
+// logit exceeds m by more than RESCALE, so every weight exp2(s - m) lies in [0, 2^RESCALE] and
+// no logit size can overflow. Rows past a sequence's end are never read (tiles clamp to its last
+// row and loops stop at len), so gaps between sequences cannot leak into real rows.
+// lavapipe notes (measured): loops over HD4 and RQ must stay small enough for Mesa to unroll
+// them, or the register arrays turn into per-lane memory; a `var` declared without initializer
+// inside a loop was not re-zeroed per iteration there, so loop-local arrays are zeroed explicitly.
 
-override WG: u32 = 64;   // invocations per workgroup (fused: = query rows per block)
-override BK: u32 = 32;   // K/V rows per tile (<= MAX_BK)
+override WG: u32 = 32;   // invocations per workgroup
+override RQ: u32 = 1;    // fused: query rows per invocation (<= MAX_RQ)
+override BK: u32 = 32;   // K/V (fused, pv) or Q (scores) rows per workgroup-memory tile
 override HD: u32 = 64;   // head dim (<= 4 * MAX_HD4)
 override HD4: u32 = (HD + 3u) / 4u;   // head dim in vec4s, zero-padded past HD
 
 const MAX_HD4: u32 = 32u;
-const MAX_BK: u32 = 64u;
+const MAX_RQ: u32 = 4u;
 const NEG: f32 = -3.0e38;
 const LOG2E: f32 = 1.4426950408889634;
+const RESCALE: f32 = 8.0;
 
 struct Params { N: u32, B: u32, maxLen: u32, NH: u32, C: u32, scale: f32, _p0: u32, _p1: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
@@ -31,35 +38,35 @@ struct Params { N: u32, B: u32, maxLen: u32, NH: u32, C: u32, scale: f32, _p0: u
 @group(0) @binding(3) var<storage, read_write> sw: array<f32>;     // (B, NH, T, T)  scores, softmax
 @group(0) @binding(4) var<storage, read> sr: array<f32>;           // (B, NH, T, T)  pv
 
-var<workgroup> kt: array<vec4<f32>, BK * HD4>;   // (BK, HD4) K tile
+var<workgroup> kt: array<vec4<f32>, BK * HD4>;   // (BK, HD4) K tile (fused), Q tile (scores)
 var<workgroup> vt: array<vec4<f32>, BK * HD4>;   // (BK, HD4) V tile
 
-// Four consecutive head-dim values of token `row` starting at column `col` (d4-th vec4 of a
-// head), zero past HD. `col` is the column of the head's first element within the 3C row.
+// Head-dim values d4·4 .. d4·4+3 of token `row` from column `col` of its qkv row (`col` = first
+// column of the head within q, k or v), zero past HD. Branch-free so that loops over d4 unroll.
 fn load4(row: u32, col: u32, d4: u32) -> vec4<f32> {
   let base = row * 3u * params.C + col + d4 * 4u;
-  let d = d4 * 4u;
-  if (d + 4u <= HD) { return vec4<f32>(qkv[base], qkv[base + 1u], qkv[base + 2u], qkv[base + 3u]); }
-  var r = vec4<f32>(0.0);
-  for (var u = 0u; u < 4u; u++) { if (d + u < HD) { r[u] = qkv[base + u]; } }
-  return r;
+  let v = vec4<f32>(qkv[base], qkv[base + 1u], qkv[base + 2u], qkv[base + 3u]);
+  if (HD % 4u == 0u) { return v; }
+  return select(vec4<f32>(0.0), v, vec4<u32>(d4 * 4u) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(HD));
 }
 
-// Stages rows j0..j0+BK-1 of the sequence's K and V (column block `kcol`, `vcol`) into kt / vt;
-// rows at or past `len` are zero, so gaps between sequences are never read.
-fn loadKV(lid: u32, start: u32, len: u32, j0: u32, kcol: u32, vcol: u32) {
+// Writes head-dim values d4·4 .. min(d4·4+3, HD-1) of an output row starting at index `ob`.
+fn store4(ob: u32, d4: u32, v: vec4<f32>) {
+  for (var u = 0u; u < 4u; u++) { if (d4 * 4u + u < HD) { out[ob + d4 * 4u + u] = v[u]; } }
+}
+
+fn hsum(v: vec4<f32>) -> f32 { return (v.x + v.y) + (v.z + v.w); }
+
+// Stage rows r0 .. r0+BK-1 of a sequence (clamped to its last row `last`, so nothing past the
+// sequence is read) from column `col` into kt / vt; callers use only rows below the end.
+fn stageK(lid: u32, start: u32, last: u32, r0: u32, col: u32) {
   for (var e = lid; e < BK * HD4; e += WG) {
-    let r = e / HD4;
-    let d4 = e - r * HD4;
-    let j = j0 + r;
-    var kv = vec4<f32>(0.0);
-    var vv = vec4<f32>(0.0);
-    if (j < len) {
-      kv = load4(start + j, kcol, d4);
-      vv = load4(start + j, vcol, d4);
-    }
-    kt[e] = kv;
-    vt[e] = vv;
+    kt[e] = load4(start + min(r0 + e / HD4, last), col, e % HD4);
+  }
+}
+fn stageV(lid: u32, start: u32, last: u32, r0: u32, col: u32) {
+  for (var e = lid; e < BK * HD4; e += WG) {
+    vt[e] = load4(start + min(r0 + e / HD4, last), col, e % HD4);
   }
 }
 
@@ -69,55 +76,66 @@ fn fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
   let h = wid.y;
   let start = seqs[2u * b];
   let len = seqs[2u * b + 1u];
-  let q0 = wid.x * WG;
+  let q0 = wid.x * WG * RQ;
   if (q0 >= len) { return; }
-  let i = q0 + lid;
-  let live = i < len;
   let C = params.C;
-
   let qs = params.scale * LOG2E;
-  var q: array<vec4<f32>, MAX_HD4>;
-  var acc: array<vec4<f32>, MAX_HD4>;
-  for (var d = 0u; d < HD4; d++) {
-    var v = vec4<f32>(0.0);
-    if (live) { v = load4(start + i, h * HD, d) * qs; }
-    q[d] = v;
-    acc[d] = vec4<f32>(0.0);
-  }
-  var m = NEG;
-  var l = 0.0;
 
-  var s: array<f32, MAX_BK>;
+  // Row r of this invocation is token q0 + r·WG + lid (rows past len compute on a copy of the
+  // last row and are not stored).
+  var q: array<vec4<f32>, MAX_HD4 * MAX_RQ>;     // [r·HD4 + d4]
+  var acc: array<vec4<f32>, MAX_HD4 * MAX_RQ>;
+  var m: array<f32, MAX_RQ>;
+  var l: array<f32, MAX_RQ>;
+  for (var r = 0u; r < RQ; r++) {
+    let row = start + min(q0 + r * WG + lid, len - 1u);
+    for (var d = 0u; d < HD4; d++) {
+      q[r * HD4 + d] = load4(row, h * HD, d) * qs;
+      acc[r * HD4 + d] = vec4<f32>(0.0);
+    }
+    m[r] = NEG;
+    l[r] = 0.0;
+  }
+
   for (var j0 = 0u; j0 < len; j0 += BK) {
     workgroupBarrier();
-    loadKV(lid, start, len, j0, C + h * HD, 2u * C + h * HD);
+    stageK(lid, start, len - 1u, j0, C + h * HD);
+    stageV(lid, start, len - 1u, j0, 2u * C + h * HD);
     workgroupBarrier();
-
-    var mt = m;
-    for (var jj = 0u; jj < BK; jj++) {
-      var dv = vec4<f32>(0.0);
-      for (var d = 0u; d < HD4; d++) { dv = fma(q[d], kt[jj * HD4 + d], dv); }
-      let sc = select(NEG, (dv.x + dv.y) + (dv.z + dv.w), j0 + jj < len);
-      s[jj] = sc;
-      mt = max(mt, sc);
+    let nk = min(BK, len - j0);
+    for (var jj = 0u; jj < nk; jj++) {
+      var a: array<vec4<f32>, MAX_RQ>;
+      for (var r = 0u; r < RQ; r++) { a[r] = vec4<f32>(0.0); }
+      for (var d = 0u; d < HD4; d++) {
+        let k = kt[jj * HD4 + d];
+        for (var r = 0u; r < RQ; r++) { a[r] = fma(q[r * HD4 + d], k, a[r]); }
+      }
+      var p: array<f32, MAX_RQ>;
+      for (var r = 0u; r < RQ; r++) {
+        let s = hsum(a[r]);
+        if (s > m[r] + RESCALE) {
+          let alpha = exp2(m[r] - s);
+          l[r] *= alpha;
+          for (var d = 0u; d < HD4; d++) { acc[r * HD4 + d] *= alpha; }
+          m[r] = s;
+        }
+        p[r] = exp2(s - m[r]);
+        l[r] += p[r];
+      }
+      for (var d = 0u; d < HD4; d++) {
+        let v = vt[jj * HD4 + d];
+        for (var r = 0u; r < RQ; r++) { acc[r * HD4 + d] = fma(vec4<f32>(p[r]), v, acc[r * HD4 + d]); }
+      }
     }
-    let alpha = exp2(m - mt);
-    l *= alpha;
-    for (var d = 0u; d < HD4; d++) { acc[d] *= alpha; }
-    for (var jj = 0u; jj < BK; jj++) {
-      let p = select(0.0, exp2(s[jj] - mt), j0 + jj < len);
-      l += p;
-      for (var d = 0u; d < HD4; d++) { acc[d] = fma(vec4<f32>(p), vt[jj * HD4 + d], acc[d]); }
-    }
-    m = mt;
   }
 
-  if (!live) { return; }
-  let inv = 1.0 / l;
-  let ob = (start + i) * C + h * HD;
-  for (var d = 0u; d < HD4; d++) {
-    let r = acc[d] * inv;
-    for (var u = 0u; u < 4u; u++) { if (d * 4u + u < HD) { out[ob + d * 4u + u] = r[u]; } }
+  for (var r = 0u; r < RQ; r++) {
+    let i = q0 + r * WG + lid;
+    if (i < len) {
+      let inv = 1.0 / l[r];
+      let ob = (start + i) * C + h * HD;
+      for (var d = 0u; d < HD4; d++) { store4(ob, d, acc[r * HD4 + d] * inv); }
+    }
   }
 }
 
@@ -136,33 +154,24 @@ fn scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   let j0 = wid.x * WG;
   if (j0 >= len) { return; }
   let j = j0 + lid;
-  let live = j < len;
   var k: array<vec4<f32>, MAX_HD4>;
-  for (var d = 0u; d < HD4; d++) {
-    var v = vec4<f32>(0.0);
-    if (live) { v = load4(start + j, params.C + h * HD, d); }
-    k[d] = v;
-  }
+  for (var d = 0u; d < HD4; d++) { k[d] = load4(start + min(j, len - 1u), params.C + h * HD, d); }
   let rowBase = (b * params.NH + h) * T;
   for (var i0 = 0u; i0 < len; i0 += BK) {
     workgroupBarrier();
-    for (var e = lid; e < BK * HD4; e += WG) {
-      let r = e / HD4;
-      var v = vec4<f32>(0.0);
-      if (i0 + r < len) { v = load4(start + i0 + r, h * HD, e - r * HD4); }
-      kt[e] = v;
-    }
+    stageK(lid, start, len - 1u, i0, h * HD);
     workgroupBarrier();
-    for (var ii = 0u; ii < BK; ii++) {
+    let ni = min(BK, len - i0);
+    for (var ii = 0u; ii < ni; ii++) {
       var dv = vec4<f32>(0.0);
       for (var d = 0u; d < HD4; d++) { dv = fma(kt[ii * HD4 + d], k[d], dv); }
-      if (live && i0 + ii < len) { sw[(rowBase + i0 + ii) * T + j] = ((dv.x + dv.y) + (dv.z + dv.w)) * params.scale; }
+      if (j < len) { sw[(rowBase + i0 + ii) * T + j] = hsum(dv) * params.scale; }
     }
   }
 }
 
-// In-place softmax of each real row of `scores`: one invocation per row (b, h, i), two passes
-// (running max and sum, then normalised probabilities). Flat row index over a grid2D grid.
+// In-place softmax of each real row of `scores`: one invocation per row (b, h, i), a pass for the
+// running max and sum, then one writing the probabilities. Flat row index over a grid2D grid.
 @compute @workgroup_size(WG)
 fn softmax(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let T = params.maxLen;
@@ -197,27 +206,20 @@ fn pv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li
   let q0 = wid.x * WG;
   if (q0 >= len) { return; }
   let i = q0 + lid;
-  let live = i < len;
   let prow = ((b * params.NH + h) * T + min(i, len - 1u)) * T;
   var acc: array<vec4<f32>, MAX_HD4>;
   for (var d = 0u; d < HD4; d++) { acc[d] = vec4<f32>(0.0); }
   for (var j0 = 0u; j0 < len; j0 += BK) {
     workgroupBarrier();
-    for (var e = lid; e < BK * HD4; e += WG) {
-      let r = e / HD4;
-      var v = vec4<f32>(0.0);
-      if (j0 + r < len) { v = load4(start + j0 + r, 2u * params.C + h * HD, e - r * HD4); }
-      vt[e] = v;
-    }
+    stageV(lid, start, len - 1u, j0, 2u * params.C + h * HD);
     workgroupBarrier();
-    for (var jj = 0u; jj < BK; jj++) {
-      let p = select(0.0, sr[prow + min(j0 + jj, len - 1u)], j0 + jj < len);
-      for (var d = 0u; d < HD4; d++) { acc[d] = fma(vec4<f32>(p), vt[jj * HD4 + d], acc[d]); }
+    let nj = min(BK, len - j0);
+    for (var jj = 0u; jj < nj; jj++) {
+      let p = vec4<f32>(sr[prow + j0 + jj]);
+      for (var d = 0u; d < HD4; d++) { acc[d] = fma(p, vt[jj * HD4 + d], acc[d]); }
     }
   }
-  if (!live) { return; }
+  if (i >= len) { return; }
   let ob = (start + i) * params.C + h * HD;
-  for (var d = 0u; d < HD4; d++) {
-    for (var u = 0u; u < 4u; u++) { if (d * 4u + u < HD) { out[ob + d * 4u + u] = acc[d][u]; } }
-  }
+  for (var d = 0u; d < HD4; d++) { store4(ob, d, acc[d]); }
 }

@@ -34,8 +34,8 @@ struct Params { M: u32, N: u32, K: u32, _pad: u32 }
 var<workgroup> xs: array<f32, TK * WY * TM>;   // [k][m] of the current tile
 var<workgroup> ws: array<f32, TK * WX * TN>;   // [k][n]
 
-// 2·Φ(-z·√2) for z >= 0: erfc(z) = t·exp(-z² + P(t)), t = 1/(1 + z/2), a Chebyshev fit with
-// relative error below 1.2e-7 for all z >= 0 (so gelu's negative tail stays accurate).
+// erfc(z) for z >= 0 as t·exp(-z² + P(t)), t = 1/(1 + z/2): a Chebyshev fit with relative error
+// below 1.2e-7 for all z >= 0, so gelu's negative tail (x·erfc(|x|/√2)/2) stays accurate.
 fn erfc_pos(z: f32) -> f32 {
   let t = 1.0 / (1.0 + 0.5 * z);
   let p = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +

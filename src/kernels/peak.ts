@@ -14,6 +14,7 @@ export interface FmaProbe {
 
 /** `n` invocations, each running 4 vec4 FMA chains of `iters` steps; writes n vec4 to `dst`. */
 export function fmaProbe(gpu: Gpu, dst: BufferBinding, n: number, iters = 256): FmaProbe {
+  if (iters % 8 !== 0) throw new RangeError(`fmaProbe: iters must be a multiple of 8, got ${iters}`);
   const p = gpu.pipelines.get({
     key: `peak_fma|WG=${WG},ITERS=${iters}`,
     shader: 'peak',

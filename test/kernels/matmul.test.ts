@@ -17,7 +17,6 @@ import {
   erf, erfc, f16BitsToF32, f16Round, f32ToF16Bits, matmulRef, matmulTolerance, roundToF16, toF16Bits,
 } from '../../src/reference/matmul.js';
 
-
 interface Case {
   M: number;
   N: number;
