@@ -16,6 +16,8 @@ import { runE2E, type E2ERow } from './e2e.js';
 import { MATMUL_SHAPES, matmulCompareKey, matmulShapeLabel } from './matmul.js';
 // Kernel families register their rows on import (add one line per family).
 import './matmul.js';
+import './attention.js';
+import './elementwise.js';
 
 interface Args {
   json?: string;
