@@ -8,6 +8,7 @@
 //            invocation owns RQ query rows (q, running max / sum and HD-wide accumulators in
 //            registers) and walks K/V tiles of BK rows staged in workgroup memory, one key at a
 //            time; every invocation reads the same K/V element at a time (a broadcast).
+//            (attention_sg.wgsl is the same contract with subgroup shuffles, for CPU adapters.)
 //   scores / softmax / pv   the unfused reference path over a (B, NH, T, T) `scores` buffer.
 // Logits are kept in base 2 (q is pre-multiplied by scale·log2(e)) so exp is exp2. Numerics: the
 // running max m starts at a finite NEG and only moves up; the accumulators are rescaled when a

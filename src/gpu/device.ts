@@ -71,6 +71,12 @@ export class Gpu {
   private live = new Map<GPUBuffer, number>();
   private lostListeners = new Set<(reason: string) => void>();
 
+  /**
+   * True when the adapter runs shaders on the CPU (Mesa's lavapipe / llvmpipe, SwiftShader, WARP):
+   * kernels then pick shapes that suit SIMD lanes (few barriers, subgroup broadcasts).
+   */
+  readonly cpu: boolean;
+
   constructor(
     readonly device: GPUDevice,
     readonly features: GpuFeatures,
@@ -80,6 +86,7 @@ export class Gpu {
     readonly external: boolean,
   ) {
     this.pipelines = new PipelineCache(device);
+    this.cpu = adapter.architecture === 'software' || /llvmpipe|lavapipe|swiftshader|warp/i.test(`${adapter.device} ${adapter.description}`);
     device.addEventListener('uncapturederror', (ev) => {
       const msg = (ev as GPUUncapturedErrorEvent).error?.message ?? String(ev);
       this.errors.push(msg);

@@ -24,11 +24,6 @@ export interface AttentionArgs {
 /** Head dims the shaders' register arrays hold (MAX_HD4 vec4s). */
 export const ATTENTION_MAX_HD = 128;
 
-/** True for WebGPU on the CPU (Mesa's lavapipe / llvmpipe, SwiftShader). */
-function isCpuAdapter(gpu: Gpu): boolean {
-  const a = gpu.adapter;
-  return a.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${a.device} ${a.description}`);
-}
 
 export interface FusedTiles {
   /** Invocations per workgroup. */
@@ -40,22 +35,16 @@ export interface FusedTiles {
 }
 
 /**
- * Tile shape of the fused kernel. On CPU adapters an invocation is one SIMD lane and every K/V
- * read of a tile is a per-lane gather, so each invocation takes several query rows (RQ) to reuse
- * each read (measured on lavapipe: RQ = 4 is ~2-3x faster than RQ = 1 at HD = 64; RQ·HD/4 must
- * stay <= 64 or Mesa stops unrolling the register arrays). GPUs get one row per invocation.
+ * Tile shape of both fused kernels (BK: tiled only). On CPU adapters an invocation is one SIMD
+ * lane and every K/V read is a per-lane gather, so an invocation takes two query rows to reuse
+ * each read. Measured on lavapipe, tiled, B=8 T=128 NH=12 HD=64: RQ=1 222 ms, RQ=2 112 ms, RQ=4
+ * 97 ms, but the uncached shader compile grows 4.5 s → 17 s → 49 s; subgroup, B=32 T=128: RQ=1
+ * 321 ms, RQ=2 190 ms; WG 16 / 64 were no faster than 32. Hence RQ=2 (RQ=1 past HD=64, where
+ * Mesa stops unrolling the register arrays). GPUs get one row per invocation (registers are scarcer).
  */
-export function attentionTiles(gpu: Gpu, HD: number, maxLen: number): FusedTiles {
+export function attentionTiles(gpu: Gpu, HD: number): FusedTiles {
   const hd4 = Math.ceil(HD / 4);
-  let t: FusedTiles;
-  if (isCpuAdapter(gpu)) {
-    const RQ = Math.max(1, Math.min(4, Math.floor(64 / hd4)));
-    let WG = 32;
-    while (WG > 8 && WG * RQ >= 2 * maxLen) WG /= 2;
-    t = { WG, RQ, BK: 32 };
-  } else {
-    t = { WG: 64, RQ: 1, BK: 32 };
-  }
+  const t: FusedTiles = gpu.cpu ? { WG: 32, RQ: hd4 <= 16 ? 2 : 1, BK: 32 } : { WG: 64, RQ: 1, BK: 32 };
   while (t.BK > 4 && 2 * t.BK * hd4 * 16 > gpu.limits.maxComputeWorkgroupStorageSize) t.BK /= 2;
   return t;
 }
@@ -79,18 +68,57 @@ function uniformFor(gpu: Gpu, label: string, a: AttentionArgs): GPUBuffer {
   );
 }
 
-/** Fused flash-style attention: online softmax over K/V tiles in workgroup memory, f32 accumulation; scores never hit memory. */
-export function attention(gpu: Gpu, args: AttentionArgs): KernelCall {
+/**
+ * The two fused kernels: `tiled` (attention.wgsl `fused`: K/V tiles in workgroup memory, the
+ * portable one) and `subgroup` (attention_sg.wgsl: K/V passed between lanes by subgroup shuffles).
+ */
+export type AttentionKernel = 'tiled' | 'subgroup';
+
+/**
+ * The kernel attention() runs by default: `subgroup` on CPU adapters with subgroups of at least
+ * 8 lanes (lavapipe, NH=12 HD=64: B=32 T=128 190-270 ms against 435 ms tiled; B=8 T=512 580 ms
+ * against 1690 ms), else `tiled`. GPUs keep the workgroup-memory kernel.
+ */
+export function attentionKernel(gpu: Gpu): AttentionKernel {
+  return gpu.cpu && attentionSubgroupUsable(gpu) ? 'subgroup' : 'tiled';
+}
+
+/** Whether the subgroup kernel can run: subgroups of at least 8 lanes that divide its workgroup. */
+export function attentionSubgroupUsable(gpu: Gpu): boolean {
+  if (!gpu.features.subgroups) return false;
+  const info = gpu.device.adapterInfo as GPUAdapterInfo | undefined;
+  const min = info?.subgroupMinSize ?? 0, max = info?.subgroupMaxSize ?? 0;
+  return min >= 8 && max > 0 && attentionTiles(gpu, 64).WG % max === 0;
+}
+
+/**
+ * Fused flash-style attention: online softmax over K/V tiles in workgroup memory, f32 accumulation; scores never hit memory.
+ * `kernel` picks the variant (default attentionKernel(gpu)); `subgroup` needs attentionSubgroupUsable(gpu).
+ */
+export function attention(gpu: Gpu, args: AttentionArgs, kernel: AttentionKernel = attentionKernel(gpu)): KernelCall {
   checkArgs(gpu, args);
-  const { WG, RQ, BK } = attentionTiles(gpu, args.HD, args.maxLen);
   const HD = args.HD;
-  const p = gpu.pipelines.get({
-    key: `attention|BQ=${WG * RQ},RQ=${RQ},BK=${BK},HD=${HD}`,
-    shader: 'attention',
-    entryPoint: 'fused',
-    constants: { WG, RQ, BK, HD },
-    bindings: ['uniform', 'read', 'read', 'write'],
-  });
+  const bindings: BindingKind[] = ['uniform', 'read', 'read', 'write'];
+  const { WG, RQ, BK } = attentionTiles(gpu, HD);
+  let p;
+  if (kernel === 'subgroup') {
+    if (!attentionSubgroupUsable(gpu)) throw new Error('attention: the subgroup kernel needs subgroups of 8+ lanes dividing its workgroup');
+    p = gpu.pipelines.get({
+      key: `attention_sg|BQ=${WG * RQ},RQ=${RQ},HD=${HD}`,
+      shader: 'attention_sg',
+      entryPoint: 'main',
+      constants: { WG, RQ, HD },
+      bindings,
+    });
+  } else {
+    p = gpu.pipelines.get({
+      key: `attention|BQ=${WG * RQ},RQ=${RQ},BK=${BK},HD=${HD}`,
+      shader: 'attention',
+      entryPoint: 'fused',
+      constants: { WG, RQ, BK, HD },
+      bindings,
+    });
+  }
   const u = uniformFor(gpu, 'attention', args);
   const wg: [number, number, number] = [Math.ceil(args.maxLen / (WG * RQ)), args.NH, args.B];
   return makeCall(gpu.device, p, [u, args.qkv, args.seqs, args.out], wg, [u]);

@@ -3,7 +3,7 @@
 
 import type { Gpu } from '../gpu/device.js';
 import { grid2D, makeCall, packUniform, type BufferBinding, type KernelCall } from '../gpu/pipelines.js';
-import { dummyStorage, overlap, rowWorkgroupSize } from './layernorm.js';
+import { dummyStorage, overlap, rowWorkgroupSize } from '../gpu/bindings.js';
 
 export interface GatherArgs {
   table: BufferBinding; // (rowCount, C) WT: rows rowStart .. rowStart + rowCount of the full table

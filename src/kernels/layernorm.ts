@@ -1,10 +1,9 @@
 // Host side of shaders/layernorm.wgsl: y = LayerNorm(x + residual) · gamma + beta per row of C,
-// one workgroup per row. Also the small helpers the other row kernels share (embeddings,
-// normalize, gelu): workgroup sizing per adapter, and binding-overlap checks that
-// turn "y is x" into an in-place pipeline (WebGPU forbids binding one range twice when one
-// binding is writable).
+// one workgroup per row. "y is x" (or residual) becomes an in-place pipeline, since WebGPU
+// forbids binding one range twice when one binding is writable (see gpu/bindings.ts).
 
 import type { Gpu } from '../gpu/device.js';
+import { dummyStorage, overlap, rowWorkgroupSize } from '../gpu/bindings.js';
 import { grid2D, makeCall, packUniform, type BufferBinding, type KernelCall } from '../gpu/pipelines.js';
 
 export interface LayernormArgs {
@@ -16,46 +15,6 @@ export interface LayernormArgs {
   rows: number;
   C: number;
   eps: number;
-}
-
-/** True on CPU implementations (Mesa's lavapipe/llvmpipe, SwiftShader), where barriers are dear. */
-export function isSoftwareAdapter(gpu: Gpu): boolean {
-  const a = gpu.adapter;
-  return a.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${a.device} ${a.description}`);
-}
-
-/**
- * Workgroup size for a one-workgroup-per-row kernel over `units` (f32 or vec4) per row: 16 on
- * software adapters (measured on lavapipe: a 2000 × 1024 layernorm runs 2-4× faster than at 64,
- * the barriers dominate), otherwise 64, or 32 for short rows.
- */
-export function rowWorkgroupSize(gpu: Gpu, units: number): number {
-  if (isSoftwareAdapter(gpu)) return 16;
-  return units >= 128 ? 64 : 32;
-}
-
-/** The byte range a binding covers. */
-export function bindingRange(b: BufferBinding): { buffer: GPUBuffer; offset: number; size: number } {
-  if (typeof (b as GPUBuffer).mapState === 'string') {
-    const buffer = b as GPUBuffer;
-    return { buffer, offset: 0, size: buffer.size };
-  }
-  const r = b as { buffer: GPUBuffer; offset?: number; size?: number };
-  const offset = r.offset ?? 0;
-  return { buffer: r.buffer, offset, size: r.size ?? r.buffer.size - offset };
-}
-
-/** 'same' when both bindings start at the same byte of one buffer, 'partial' for any other overlap. */
-export function overlap(a: BufferBinding, b: BufferBinding): 'none' | 'same' | 'partial' {
-  const ra = bindingRange(a), rb = bindingRange(b);
-  if (ra.buffer !== rb.buffer) return 'none';
-  if (ra.offset === rb.offset) return 'same';
-  return ra.offset < rb.offset + rb.size && rb.offset < ra.offset + ra.size ? 'partial' : 'none';
-}
-
-/** A 16-byte storage buffer for a binding an in-place pipeline declares but never touches. */
-export function dummyStorage(gpu: Gpu, label: string): GPUBuffer {
-  return gpu.storage(`${label}_dummy`, 16);
 }
 
 /**

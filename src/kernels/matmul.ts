@@ -54,12 +54,6 @@ export function matmulFlops(M: number, N: number, K: number): number {
   return 2 * M * N * K;
 }
 
-/** True for adapters that run shaders on the CPU (lavapipe / llvmpipe, SwiftShader, WARP). */
-export function isCpuAdapter(gpu: Gpu): boolean {
-  const a = gpu.adapter;
-  return a.architecture === 'software' || /llvmpipe|lavapipe|swiftshader|warp|software/i.test(`${a.device} ${a.description}`);
-}
-
 /** Whether the subgroup kernel can run: subgroups of at least 8 lanes that divide its workgroup. */
 export function subgroupKernelUsable(gpu: Gpu, wg = SUBGROUP_DEFAULT.WG): boolean {
   if (!gpu.features.subgroups) return false;
@@ -71,7 +65,7 @@ export function subgroupKernelUsable(gpu: Gpu, wg = SUBGROUP_DEFAULT.WG): boolea
 
 /** The configuration `matmul` uses for these arguments on this adapter. */
 export function matmulConfig(gpu: Gpu, args: Pick<MatmulArgs, 'K'>): MatmulConfig {
-  if (args.K % 4 === 0 && isCpuAdapter(gpu) && subgroupKernelUsable(gpu)) return SUBGROUP_DEFAULT;
+  if (args.K % 4 === 0 && gpu.cpu && subgroupKernelUsable(gpu)) return SUBGROUP_DEFAULT;
   return TILED_DEFAULT;
 }
 

@@ -3,7 +3,7 @@
 
 import type { Gpu } from '../gpu/device.js';
 import { grid2D, makeCall, packUniform, type BufferBinding, type KernelCall } from '../gpu/pipelines.js';
-import { dummyStorage, overlap, rowWorkgroupSize } from './layernorm.js';
+import { dummyStorage, overlap, rowWorkgroupSize } from '../gpu/bindings.js';
 
 export interface NormalizeArgs {
   x: BufferBinding; // (rows, C) f32
