@@ -190,6 +190,13 @@ export class Model {
 
   private async runBatches(ids: number[][], kind: OutputKind, o: OutputOptions, each: (batch: PackedBatch, data: Float32Array, cols: number) => void): Promise<void> {
     if (ids.length === 0) return;
+    const longest = Math.max(...ids.map((x) => x.length));
+    if (longest > this.tokenBudget) {
+      throw new RangeError(
+        `a ${longest}-token text is more than this adapter can run at once (${this.tokenBudget} tokens: ` +
+          `maxStorageBufferBindingSize ${this.gpu.limits.maxStorageBufferBindingSize} bytes); shorten the text`,
+      );
+    }
     const batches = packBatches(ids, this.tokenBudget, (T) => this.bert.positionIds(T));
     for (const batch of batches) {
       const { data, cols } = await this.enqueue(() => this.forward.run(batch, kind, o));
@@ -230,9 +237,10 @@ export async function loadModelFromFiles(files: ModelFiles, gpu: Gpu, opts: Load
     if (heads.sparse && heads.sparse.outFeatures !== 1) throw new ModelFileError(`sparse head must map ${C} → 1, got ${heads.sparse.outFeatures}`, 'sparse_linear.pt');
     owned.push(...store.buffers);
     opts.onProgress?.({ loaded: store.totalBytes, total: store.totalBytes });
+    // Tokens per forward: what the user allows (at least one max-length text), capped by what one
+    // storage binding holds. A text longer than that cap is refused when it is embedded.
     const limit = Forward.tokenLimit(gpu, bert, heads);
-    if (limit < tokenizer.maxLen) throw new Error(`this adapter's storage binding limit (${gpu.limits.maxStorageBufferBindingSize} bytes) cannot hold one ${tokenizer.maxLen}-token sequence`);
-    const tokenBudget = Math.min(limit, opts.maxBatchTokens ?? 8192);
+    const tokenBudget = Math.min(limit, Math.max(opts.maxBatchTokens ?? 8192, tokenizer.maxLen));
     const forward = new Forward(gpu, bert, heads);
     const info: ModelInfo = {
       architecture: config.family,
@@ -246,7 +254,7 @@ export async function loadModelFromFiles(files: ModelFiles, gpu: Gpu, opts: Load
       outputs: { dense: forward.denseDim, tokens: forward.tokenDim, tokensHead: heads.colbert ? 'colbert' : 'hidden', sparse: heads.sparse !== null },
       adapter: gpu.adapter,
     };
-    return new Model(gpu, config, pipeline, tokenizer, bert, heads, forward, owned, Math.max(tokenBudget, tokenizer.maxLen), info);
+    return new Model(gpu, config, pipeline, tokenizer, bert, heads, forward, owned, tokenBudget, info);
   } catch (e) {
     store.destroy();
     for (const b of owned) gpu.destroyBuffer(b);

@@ -86,3 +86,10 @@ export function f16Table32(): Float32Array {
   }
   return f16Table;
 }
+
+/** Half bits of every value (round to nearest even), e.g. to upload f16 weights. */
+export function f32ArrayToF16Bits(values: ArrayLike<number>): Uint16Array {
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = f32ToF16Bits(values[i]);
+  return out;
+}

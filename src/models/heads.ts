@@ -4,7 +4,7 @@
 
 import type { Gpu } from '../gpu/device.js';
 import { ModelFileError } from '../io/errors.js';
-import { f32ToF16Bits } from '../io/half.js';
+import { f32ArrayToF16Bits } from '../io/half.js';
 import { readSafetensorsHeader } from '../io/safetensors.js';
 import type { ModelFiles } from '../io/sources.js';
 import { readTorchStateDict, type TorchTensor } from '../io/torch-zip.js';
@@ -17,14 +17,8 @@ export interface DenseHead {
   activation: 'none' | 'tanh';
 }
 
-function toHalf(x: Float32Array): Uint16Array {
-  const out = new Uint16Array(x.length);
-  for (let i = 0; i < x.length; i++) out[i] = f32ToF16Bits(x[i]);
-  return out;
-}
-
 function hostWeight(gpu: Gpu, name: string, t: TorchTensor, dtype: WeightDtype, owned: GPUBuffer[]): GpuWeight {
-  const buffer = gpu.storageFrom(name, dtype === 'f16' ? toHalf(t.data) : t.data);
+  const buffer = gpu.storageFrom(name, dtype === 'f16' ? f32ArrayToF16Bits(t.data) : t.data);
   owned.push(buffer);
   return { name, shape: t.shape, dtype, chunks: [{ buffer, rowStart: 0, rowCount: t.shape[0] ?? 1 }] };
 }

@@ -13,9 +13,9 @@ import {
   matmul, matmulConfig, matmulFlops, matmulKey, matmulWith, subgroupKernelUsable,
   SUBGROUP_DEFAULT, TILED_DEFAULT, type Activation, type MatmulConfig,
 } from '../../src/kernels/matmul.js';
-import {
-  erf, erfc, f16BitsToF32, f16Round, f32ToF16Bits, matmulRef, matmulTolerance, roundToF16, toF16Bits,
-} from '../../src/reference/matmul.js';
+import { matmulRef, matmulTolerance, roundToF16, toF16Bits } from '../../src/reference/matmul.js';
+import { erf64 as erf, erfc64 as erfc } from '../../src/reference/gelu.js';
+import { f16BitsToF32, f16round as f16Round, f32ToF16Bits } from '../../src/io/half.js';
 
 interface Case {
   M: number;
