@@ -181,11 +181,6 @@ export class Forward {
     this.arena = null;
   }
 
-  /** Bytes of activations currently held (the arena). */
-  get arenaTokens(): number {
-    return this.arena?.tokens ?? 0;
-  }
-
   destroy(): void {
     this.releaseArena();
   }
