@@ -179,12 +179,11 @@ export class Model {
     return (await this.encode(texts, { dense: false, sparse: true })).sparse!;
   }
 
-  /** The raw last_hidden_state of every token, specials included. */
-  async hiddenStates(texts: string[]): Promise<HiddenStates[]> {
-    checkTexts(texts, 'hiddenStates');
-    const ids = this.tokenizer.encode(texts);
+  /** The raw last_hidden_state of every token, specials included (texts or token ids, as encode). */
+  async hiddenStates(inputs: EncodeInput[]): Promise<HiddenStates[]> {
+    const ids = this.inputIds(inputs, 'hiddenStates');
     const C = this.config.hiddenSize;
-    const results = new Array<HiddenStates>(texts.length);
+    const results = new Array<HiddenStates>(ids.length);
     await this.runBatches(ids, { hidden: true }, (batch, res) => {
       let start = 0;
       batch.order.forEach((i, b) => {
