@@ -1,7 +1,9 @@
 // Encoder self-attention over a packed batch: out_i = softmax_j(q_i·k_j·scale) · v_j, with j
 // running over the tokens of i's own sequence only (the padding mask is implicit in `seqs`).
 //   qkv  (N, 3C)  row n = [q (C) | k (C) | v (C)], head h in columns h·HD..(h+1)·HD of each
-//   seqs (B, 2)   u32 (start, len) per sequence
+//   seqs (B, 2)   u32 (start, len) per sequence; with KEYS, then (B) u32 key lengths: sequence
+//                 b's rows attend only to its first klen rows (a key padding mask; the other rows
+//                 still get outputs, e.g. ColBERT's unattended [MASK] query expansion tokens)
 //   out  (N, C)   only rows inside a sequence are written
 // Entry points:
 //   fused    flash-style: one workgroup per (query block of WG·RQ rows, head, sequence); each
@@ -24,6 +26,7 @@ override RQ: u32 = 1;    // fused: query rows per invocation (<= MAX_RQ)
 override BK: u32 = 32;   // K/V (fused, pv) or Q (scores) rows per workgroup-memory tile
 override HD: u32 = 64;   // head dim (<= 4 * MAX_HD4)
 override HD4: u32 = (HD + 3u) / 4u;   // head dim in vec4s, zero-padded past HD
+override KEYS: bool = false;          // seqs carries key lengths after the (start, len) pairs
 
 const MAX_HD4: u32 = 32u;
 const MAX_RQ: u32 = 4u;
@@ -58,6 +61,12 @@ fn store4(ob: u32, d4: u32, v: vec4<f32>) {
 
 fn hsum(v: vec4<f32>) -> f32 { return (v.x + v.y) + (v.z + v.w); }
 
+// Keys sequence b attends to: its first klen rows (1 <= klen <= len, checked by the host).
+fn keyLen(b: u32, len: u32) -> u32 {
+  if (KEYS) { return clamp(seqs[2u * params.B + b], 1u, len); }
+  return len;
+}
+
 // Stage rows r0 .. r0+BK-1 of a sequence (clamped to its last row `last`, so nothing past the
 // sequence is read) from column `col` into kt / vt; callers use only rows below the end.
 fn stageK(lid: u32, start: u32, last: u32, r0: u32, col: u32) {
@@ -77,6 +86,7 @@ fn fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
   let h = wid.y;
   let start = seqs[2u * b];
   let len = seqs[2u * b + 1u];
+  let klen = keyLen(b, len);
   let q0 = wid.x * WG * RQ;
   if (q0 >= len) { return; }
   let C = params.C;
@@ -98,12 +108,12 @@ fn fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
     l[r] = 0.0;
   }
 
-  for (var j0 = 0u; j0 < len; j0 += BK) {
+  for (var j0 = 0u; j0 < klen; j0 += BK) {
     workgroupBarrier();
-    stageK(lid, start, len - 1u, j0, C + h * HD);
-    stageV(lid, start, len - 1u, j0, 2u * C + h * HD);
+    stageK(lid, start, klen - 1u, j0, C + h * HD);
+    stageV(lid, start, klen - 1u, j0, 2u * C + h * HD);
     workgroupBarrier();
-    let nk = min(BK, len - j0);
+    let nk = min(BK, klen - j0);
     for (var jj = 0u; jj < nk; jj++) {
       var a: array<vec4<f32>, MAX_RQ>;
       for (var r = 0u; r < RQ; r++) { a[r] = vec4<f32>(0.0); }
@@ -140,7 +150,7 @@ fn fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
   }
 }
 
-// ---- Unfused reference path: scores (B, NH, T, T) with T = maxLen; only [i < len, j < len] is used.
+// ---- Unfused reference path: scores (B, NH, T, T) with T = maxLen; only [i < len, j < klen] is used.
 
 // scores[b, h, i, j] = q_i·k_j·scale. One workgroup per (key block of WG rows, head, sequence):
 // each invocation keeps its k_j in registers and walks query tiles of BK rows staged in `kt`;
@@ -151,12 +161,13 @@ fn scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   let h = wid.y;
   let start = seqs[2u * b];
   let len = seqs[2u * b + 1u];
+  let klen = keyLen(b, len);
   let T = params.maxLen;
   let j0 = wid.x * WG;
-  if (j0 >= len) { return; }
+  if (j0 >= klen) { return; }
   let j = j0 + lid;
   var k: array<vec4<f32>, MAX_HD4>;
-  for (var d = 0u; d < HD4; d++) { k[d] = load4(start + min(j, len - 1u), params.C + h * HD, d); }
+  for (var d = 0u; d < HD4; d++) { k[d] = load4(start + min(j, klen - 1u), params.C + h * HD, d); }
   let rowBase = (b * params.NH + h) * T;
   for (var i0 = 0u; i0 < len; i0 += BK) {
     workgroupBarrier();
@@ -166,7 +177,7 @@ fn scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
     for (var ii = 0u; ii < ni; ii++) {
       var dv = vec4<f32>(0.0);
       for (var d = 0u; d < HD4; d++) { dv = fma(kt[ii * HD4 + d], k[d], dv); }
-      if (j < len) { sw[(rowBase + i0 + ii) * T + j] = hsum(dv) * params.scale; }
+      if (j < klen) { sw[(rowBase + i0 + ii) * T + j] = hsum(dv) * params.scale; }
     }
   }
 }
@@ -182,17 +193,18 @@ fn softmax(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
   let b = r / (params.NH * T);
   let len = seqs[2u * b + 1u];
   if (i >= len) { return; }
+  let klen = keyLen(b, len);
   let base = r * T;
   var m = NEG;
   var l = 0.0;
-  for (var j = 0u; j < len; j++) {
+  for (var j = 0u; j < klen; j++) {
     let x = sw[base + j] * LOG2E;
     let mn = max(m, x);
     l = l * exp2(m - mn) + exp2(x - mn);
     m = mn;
   }
   let inv = 1.0 / l;
-  for (var j = 0u; j < len; j++) { sw[base + j] = exp2(sw[base + j] * LOG2E - m) * inv; }
+  for (var j = 0u; j < klen; j++) { sw[base + j] = exp2(sw[base + j] * LOG2E - m) * inv; }
 }
 
 // out_i = Σ_j P[i, j]·v_j. One workgroup per (query block of WG rows, head, sequence); each
@@ -204,17 +216,18 @@ fn pv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li
   let start = seqs[2u * b];
   let len = seqs[2u * b + 1u];
   let T = params.maxLen;
+  let klen = keyLen(b, len);
   let q0 = wid.x * WG;
   if (q0 >= len) { return; }
   let i = q0 + lid;
   let prow = ((b * params.NH + h) * T + min(i, len - 1u)) * T;
   var acc: array<vec4<f32>, MAX_HD4>;
   for (var d = 0u; d < HD4; d++) { acc[d] = vec4<f32>(0.0); }
-  for (var j0 = 0u; j0 < len; j0 += BK) {
+  for (var j0 = 0u; j0 < klen; j0 += BK) {
     workgroupBarrier();
-    stageV(lid, start, len - 1u, j0, 2u * params.C + h * HD);
+    stageV(lid, start, klen - 1u, j0, 2u * params.C + h * HD);
     workgroupBarrier();
-    let nj = min(BK, len - j0);
+    let nj = min(BK, klen - j0);
     for (var jj = 0u; jj < nj; jj++) {
       let p = vec4<f32>(sr[prow + j0 + jj]);
       for (var d = 0u; d < HD4; d++) { acc[d] = fma(p, vt[jj * HD4 + d], acc[d]); }

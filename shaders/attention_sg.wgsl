@@ -4,7 +4,8 @@
 // the same address is 8 scalar loads, while here each lane loads a different key row (every
 // load useful) and shuffles are register permutes. Needs subgroups of at least 8 lanes, whole.
 //   qkv  (N, 3C)  row n = [q (C) | k (C) | v (C)], head h in columns h·HD..(h+1)·HD of each
-//   seqs (B, 2)   u32 (start, len) per sequence
+//   seqs (B, 2)   u32 (start, len) per sequence; with KEYS, then (B) u32 key lengths (rows of
+//                 sequence b attend only to its first klen rows, as in attention.wgsl)
 //   out  (N, C)   only rows inside a sequence are written
 // One workgroup per (query block of WG·RQ rows, head, sequence); each invocation owns RQ query
 // rows. Keys go 8 at a time: lane L of each aligned group of 8 lanes loads k and v of key j0 + L,
@@ -17,6 +18,7 @@ override WG: u32 = 32;   // invocations per workgroup (a multiple of 8)
 override RQ: u32 = 2;    // query rows per invocation (<= MAX_RQ)
 override HD: u32 = 64;   // head dim (<= 4 * MAX_HD4)
 override HD4: u32 = (HD + 3u) / 4u;
+override KEYS: bool = false;   // seqs carries key lengths after the (start, len) pairs
 
 const MAX_HD4: u32 = 32u;
 const MAX_RQ: u32 = 4u;
@@ -47,6 +49,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let h = wid.y;
   let start = seqs[2u * b];
   let len = seqs[2u * b + 1u];
+  var klen = len;
+  if (KEYS) { klen = clamp(seqs[2u * params.B + b], 1u, len); }
   let q0 = wid.x * WG * RQ;
   if (q0 >= len) { return; }
   let C = params.C;
@@ -70,13 +74,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var kr: array<vec4<f32>, MAX_HD4>;
   var vr: array<vec4<f32>, MAX_HD4>;
   var s: array<f32, KB * MAX_RQ>;                 // [c·RQ + r]
-  for (var j0 = 0u; j0 < len; j0 += KB) {
-    let row = start + min(j0 + (sid & (KB - 1u)), len - 1u);
+  for (var j0 = 0u; j0 < klen; j0 += KB) {
+    let row = start + min(j0 + (sid & (KB - 1u)), klen - 1u);
     for (var d = 0u; d < HD4; d++) {
       kr[d] = load4(row, C + h * HD, d);
       vr[d] = load4(row, 2u * C + h * HD, d);
     }
-    let nk = len - j0;   // keys c >= nk are past the end
+    let nk = klen - j0;   // keys c >= nk are past the end (or masked)
     for (var c = 0u; c < KB; c++) {
       var a: array<vec4<f32>, MAX_RQ>;
       for (var r = 0u; r < RQ; r++) { a[r] = vec4<f32>(0.0); }

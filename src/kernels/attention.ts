@@ -1,6 +1,9 @@
 // Host side of shaders/attention.wgsl: encoder self-attention over a packed batch, fused
 // (flash-style, scores never leave the workgroup) and unfused (scores → softmax → P·V, the GPU
 // reference path). Layouts: qkv (N, 3C), seqs (B, 2) u32 (start, len), out (N, C), C = NH·HD.
+// With `keyLens`, seqs holds B more u32 after the pairs: sequence b's rows attend only to its
+// first keyLens[b] rows (Hugging Face's attention_mask on trailing keys; every row still gets
+// an output).
 
 import type { Gpu } from '../gpu/device.js';
 import { grid2D, makeCall, packUniform, type BindingKind, type BufferBinding, type KernelCall } from '../gpu/pipelines.js';
@@ -19,6 +22,8 @@ export interface AttentionArgs {
   HD: number;
   /** Logit scale; default 1/sqrt(HD). */
   scale?: number;
+  /** seqs is (B, 2) then (B) key lengths, each in 1..len: keys past them are masked out. */
+  keyLens?: boolean;
 }
 
 /** Head dims the shaders' register arrays hold (MAX_HD4 vec4s). */
@@ -100,22 +105,24 @@ export function attention(gpu: Gpu, args: AttentionArgs, kernel: AttentionKernel
   const HD = args.HD;
   const bindings: BindingKind[] = ['uniform', 'read', 'read', 'write'];
   const { WG, RQ, BK } = attentionTiles(gpu, HD);
+  const keys = args.keyLens ? { KEYS: 1 } : {};
+  const kk = args.keyLens ? ',keys=1' : '';
   let p;
   if (kernel === 'subgroup') {
     if (!attentionSubgroupUsable(gpu)) throw new Error('attention: the subgroup kernel needs subgroups of 8+ lanes dividing its workgroup');
     p = gpu.pipelines.get({
-      key: `attention_sg|BQ=${WG * RQ},RQ=${RQ},HD=${HD}`,
+      key: `attention_sg|BQ=${WG * RQ},RQ=${RQ},HD=${HD}${kk}`,
       shader: 'attention_sg',
       entryPoint: 'main',
-      constants: { WG, RQ, HD },
+      constants: { WG, RQ, HD, ...keys },
       bindings,
     });
   } else {
     p = gpu.pipelines.get({
-      key: `attention|BQ=${WG * RQ},RQ=${RQ},BK=${BK},HD=${HD}`,
+      key: `attention|BQ=${WG * RQ},RQ=${RQ},BK=${BK},HD=${HD}${kk}`,
       shader: 'attention',
       entryPoint: 'fused',
-      constants: { WG, RQ, BK, HD },
+      constants: { WG, RQ, BK, HD, ...keys },
       bindings,
     });
   }
@@ -140,8 +147,9 @@ export function attentionUnfused(gpu: Gpu, args: AttentionArgs & { scores: Buffe
   let { BK } = UNFUSED;
   const HD = args.HD;
   while (BK > 4 && 2 * BK * Math.ceil(HD / 4) * 16 > gpu.limits.maxComputeWorkgroupStorageSize) BK /= 2;
-  const pipe = (entryPoint: string, bindings: BindingKind[], constants: Record<string, number>) => {
-    const tail = Object.entries(constants).map(([k, v]) => `${k}=${v}`).join(',');
+  const pipe = (entryPoint: string, bindings: BindingKind[], base: Record<string, number>) => {
+    const constants = args.keyLens ? { ...base, KEYS: 1 } : base;
+    const tail = Object.entries(base).map(([k, v]) => `${k}=${v}`).join(',') + (args.keyLens ? ',keys=1' : '');
     return gpu.pipelines.get({ key: `attention_${entryPoint}|${tail}`, shader: 'attention', entryPoint, constants, bindings });
   };
   const pScores = pipe('scores', ['uniform', 'read', 'read', 'write'], { WG, BK, HD });

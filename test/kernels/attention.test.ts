@@ -1,7 +1,8 @@
 // Attention kernels against the float64 reference: both fused flash-style kernels (`tiled`,
 // shaders/attention.wgsl, and `subgroup`, shaders/attention_sg.wgsl) and the unfused
 // scores → softmax → P·V path, on packed batches of mixed lengths, with huge logits, with
-// NaN-filled gaps between sequences, and (fused only) one 3000-token sequence.
+// NaN-filled gaps between sequences, with key lengths (masked trailing keys whose k and v are
+// NaN), and (fused only) one 3000-token sequence.
 
 import { afterAll, describe, expect, it } from 'vitest';
 import { testGpu } from '../util/gpu.js';
@@ -50,12 +51,12 @@ function makeBatch(lens: number[], NH: number, HD: number, seed: number, qkScale
 type Path = AttentionKernel | 'unfused';
 
 /** Runs one path; `out` starts filled with SENTINEL. */
-async function run(gpu: Gpu, path: Path, x: Batch, NH: number, HD: number, scale?: number): Promise<Float32Array> {
+async function run(gpu: Gpu, path: Path, x: Batch, NH: number, HD: number, scale?: number, keyLens?: number[]): Promise<Float32Array> {
   const C = NH * HD, B = x.lens.length, maxLen = Math.max(...x.lens);
   const qkv = gpu.storageFrom('qkv', x.qkv);
-  const seqs = gpu.storageFrom('seqs', x.seqs);
+  const seqs = gpu.storageFrom('seqs', keyLens ? Uint32Array.from([...x.seqs, ...keyLens]) : x.seqs);
   const out = gpu.storageFrom('out', new Float32Array(x.N * C).fill(SENTINEL));
-  const args = { qkv, seqs, out, N: x.N, B, maxLen, NH, HD, scale };
+  const args = { qkv, seqs, out, N: x.N, B, maxLen, NH, HD, scale, keyLens: !!keyLens };
   const scores = path === 'unfused' ? gpu.storage('scores', attentionScoresBytes(B, NH, maxLen)) : undefined;
   const calls = path === 'unfused' ? attentionUnfused(gpu, { ...args, scores: scores! }) : [attention(gpu, args, path)];
   submitCalls(gpu, calls);
@@ -88,18 +89,21 @@ function tolerance(x: Batch, NH: number, HD: number): number {
   let maxV = 0;
   x.lens.forEach((T, b) => {
     for (let n = x.seqs[2 * b]; n < x.seqs[2 * b] + T; n++) {
-      for (let c = 0; c < C; c++) maxV = Math.max(maxV, Math.abs(x.qkv[n * 3 * C + 2 * C + c]));
+      for (let c = 0; c < C; c++) {
+        const v = Math.abs(x.qkv[n * 3 * C + 2 * C + c]);
+        if (v > maxV) maxV = v; // NaN (masked keys' v) skipped
+      }
     }
   });
   return maxV * (1e-5 + 8 * Math.sqrt(Math.max(...x.lens)) * EPS);
 }
 
 async function check(
-  gpu: Gpu, path: Path, x: Batch, NH: number, HD: number, label: string, ref?: Float64Array, scale?: number,
+  gpu: Gpu, path: Path, x: Batch, NH: number, HD: number, label: string, ref?: Float64Array, scale?: number, keyLens?: number[],
 ): Promise<void> {
   const C = NH * HD;
-  const got = await run(gpu, path, x, NH, HD, scale);
-  ref ??= attentionRef(x.qkv, x.seqs, NH, HD, scale);
+  const got = await run(gpu, path, x, NH, HD, scale, keyLens);
+  ref ??= attentionRef(x.qkv, x.seqs, NH, HD, scale, keyLens);
   const real = realRows(got, x, C);
   expectClose(real, realRows(ref, x, C), { atol: tolerance(x, NH, HD), shape: [real.length / C, C], label });
   // Rows between sequences are never written.
@@ -143,6 +147,18 @@ describe('attention', () => {
       // q, k ~ N(0, 40²): logits q·k/√HD have standard deviation 1600.
       const x = makeBatch([3, 33, 64], 2, 32, 99, 40);
       await check(await testGpu(), path, x, 2, 32, `${path} large logits`);
+    });
+
+    it(`${path}: key lengths (ColBERT's unattended [MASK] tokens): masked keys never read, their rows computed`, async () => {
+      if (!(await available(path))) return;
+      const [NH, HD] = [2, 16], C = NH * HD;
+      const lens = [12, 40, 1, 9], keyLens = [9, 33, 1, 9];
+      const x = makeBatch(lens, NH, HD, 21);
+      // k and v of every masked key are NaN: one read of them would poison its sequence's rows.
+      lens.forEach((T, b) => {
+        for (let n = x.seqs[2 * b] + keyLens[b]; n < x.seqs[2 * b] + T; n++) x.qkv.fill(NaN, n * 3 * C + C, (n + 1) * 3 * C);
+      });
+      await check(await testGpu(), path, x, NH, HD, `${path} key lengths`, undefined, undefined, keyLens);
     });
 
     it(`${path}: sequences with NaN-filled gaps; gap rows of out untouched`, async () => {
