@@ -14,8 +14,10 @@ export interface PackedBatch {
   posIds: Uint32Array;
   /** u32 (N): token type ids (0 unless the input gave a second segment). */
   typeIds: Uint32Array;
-  /** u32 (B, 2): start, len of each sequence. */
+  /** u32 (B, 2): start, len of each sequence; then (B) key lengths when keyLens is set. */
   seqs: Uint32Array;
+  /** Some sequence attends to fewer keys than its length (seqs carries the key lengths). */
+  keyLens: boolean;
   N: number;
   B: number;
   maxLen: number;
@@ -24,7 +26,8 @@ export interface PackedBatch {
 /**
  * Splits `tokenIds` into packed batches of at most `tokenBudget` tokens (a single sequence longer
  * than the budget gets a batch of its own) and at most `maxSeqs` sequences. `typeIds[i]`, when
- * given, holds sequence i's token type ids (same length as its token ids).
+ * given, holds sequence i's token type ids (same length as its token ids). `keyLens[i]`, when
+ * given, is how many leading tokens of sequence i are attended to as keys (1..length).
  */
 export function packBatches(
   tokenIds: number[][],
@@ -32,6 +35,7 @@ export function packBatches(
   positionIds: (T: number) => number[],
   maxSeqs = 4096,
   typeIds?: (number[] | undefined)[],
+  keyLens?: number[],
 ): PackedBatch[] {
   const order = tokenIds.map((_, i) => i).sort((a, b) => tokenIds[b].length - tokenIds[a].length || a - b);
   const groups: number[][] = [];
@@ -48,16 +52,17 @@ export function packBatches(
     tokens += T;
   }
   if (cur.length > 0) groups.push(cur);
-  return groups.map((g) => pack(g, tokenIds, positionIds, typeIds));
+  return groups.map((g) => pack(g, tokenIds, positionIds, typeIds, keyLens));
 }
 
-function pack(group: number[], tokenIds: number[][], positionIds: (T: number) => number[], typeIds?: (number[] | undefined)[]): PackedBatch {
+function pack(group: number[], tokenIds: number[][], positionIds: (T: number) => number[], typeIds?: (number[] | undefined)[], keyLens?: number[]): PackedBatch {
   const lens = group.map((i) => tokenIds[i].length);
   const N = lens.reduce((a, b) => a + b, 0);
   const ids = new Uint32Array(N);
   const posIds = new Uint32Array(N);
   const types = new Uint32Array(N);
-  const seqs = new Uint32Array(group.length * 2);
+  const masked = !!keyLens && group.some((i) => keyLens[i] < tokenIds[i].length);
+  const seqs = new Uint32Array(group.length * (masked ? 3 : 2));
   let start = 0;
   group.forEach((i, b) => {
     ids.set(tokenIds[i], start);
@@ -66,7 +71,12 @@ function pack(group: number[], tokenIds: number[][], positionIds: (T: number) =>
     if (t) types.set(t, start);
     seqs[2 * b] = start;
     seqs[2 * b + 1] = lens[b];
+    if (masked) {
+      const k = keyLens![i];
+      if (!(Number.isInteger(k) && k >= 1 && k <= lens[b])) throw new RangeError(`packBatches: key length ${k} of sequence ${i} outside 1..${lens[b]}`);
+      seqs[2 * group.length + b] = k;
+    }
     start += lens[b];
   });
-  return { order: group, lens, ids, posIds, typeIds: types, seqs, N, B: group.length, maxLen: Math.max(...lens) };
+  return { order: group, lens, ids, posIds, typeIds: types, seqs, keyLens: masked, N: N, B: group.length, maxLen: Math.max(...lens) };
 }

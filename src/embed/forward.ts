@@ -1,6 +1,6 @@
 // One forward = one command encoder and one submit: upload the packed batch (ids, positions,
 // token types, sequence offsets), replay the recorded calls (encoder once, then every requested
-// head: pooling + Dense + normalize, the multi-vector head, the sparse head), copy the requested
+// head: pooling + Dense + normalize, the per-token projection stack, the sparse head), copy the requested
 // outputs into one staging buffer, map it. Activations live in an arena sized for the largest
 // batch seen; recorded call lists ("plans") are cached per batch shape and output request.
 
@@ -34,8 +34,10 @@ export type ForwardOutputs = Partial<Record<OutputName, { data: Float32Array; co
 
 export interface Heads {
   pooling: Pooling;
+  /** Pooled-vector stack: sentence-transformers Dense layers, or a cross-encoder's classifier. */
   dense: DenseHead[];
-  colbert: Linear | null;
+  /** Per-token projection stack: BGE-M3 colbert_linear, ColBERT `linear`, PyLate Dense modules. */
+  tokens: DenseHead[];
   sparse: Linear | null;
 }
 
@@ -70,12 +72,12 @@ export class Forward {
   ) {
     const C = encoder.config.hiddenSize;
     this.denseDim = heads.dense.length ? heads.dense[heads.dense.length - 1].linear.outFeatures : C;
-    this.tokenDim = heads.colbert ? heads.colbert.outFeatures : C;
+    this.tokenDim = heads.tokens.length ? heads.tokens[heads.tokens.length - 1].linear.outFeatures : C;
   }
 
   /** Largest packed batch (in tokens) whose biggest activation fits one storage binding. */
   static tokenLimit(gpu: Gpu, encoder: Encoder, heads: Heads): number {
-    const widest = Math.max(encoder.config.hiddenSize, ...Object.values(encoder.scratch()), heads.colbert?.outFeatures ?? 0);
+    const widest = Math.max(encoder.config.hiddenSize, ...Object.values(encoder.scratch()), ...heads.tokens.map((t) => t.linear.outFeatures));
     return Math.floor(gpu.limits.maxStorageBufferBindingSize / (4 * widest));
   }
 
@@ -84,7 +86,7 @@ export class Forward {
     const gpu = this.gpu;
     gpu.checkAlive();
     const arena = this.ensureArena(batch.N, batch.B);
-    const plan = this.plan(arena, { N: batch.N, B: batch.B, maxLen: batch.maxLen }, req);
+    const plan = this.plan(arena, { N: batch.N, B: batch.B, maxLen: batch.maxLen, keyLens: batch.keyLens }, req);
     gpu.upload(arena.ids, batch.ids);
     gpu.upload(arena.posIds, batch.posIds);
     gpu.upload(arena.typeIds, batch.typeIds);
@@ -126,12 +128,13 @@ export class Forward {
     const seqCap = Math.max(B, Math.ceil(B / 16) * 16, a?.seqCap ?? 0);
     const C = this.encoder.config.hiddenSize;
     const denseW = Math.max(C, ...this.heads.dense.map((d) => d.linear.outFeatures));
-    const tokW = Math.max(C, this.tokenDim);
+    const tokW = Math.max(C, ...this.heads.tokens.map((t) => t.linear.outFeatures));
     const s = (label: string, floats: number) => this.gpu.storage(label, floats * 4);
     const scratch: Record<string, GPUBuffer> = {};
     for (const [name, width] of Object.entries(this.encoder.scratch())) scratch[name] = s(name, tokens * width);
     this.arena = {
-      ids: s('ids', tokens), posIds: s('posIds', tokens), typeIds: s('typeIds', tokens), seqs: s('seqs', 2 * seqCap),
+      // seqs: (start, len) pairs, then the key lengths of a batch with masked keys
+      ids: s('ids', tokens), posIds: s('posIds', tokens), typeIds: s('typeIds', tokens), seqs: s('seqs', 3 * seqCap),
       h: s('h', tokens * C), scratch,
       pooled: s('pooled', seqCap * denseW), pooled2: s('pooled2', seqCap * denseW),
       tok: s('tok', tokens * tokW), tok2: s('tok2', tokens * tokW), sparseOut: s('sparse', tokens),
@@ -142,7 +145,7 @@ export class Forward {
 
   private plan(arena: Arena, s: BatchShape, req: OutputRequest): Plan {
     const key =
-      `N=${s.N},B=${s.B},T=${s.maxLen}|hidden=${+!!req.hidden}|sparse=${+!!req.sparse}` +
+      `N=${s.N},B=${s.B},T=${s.maxLen},keys=${+!!s.keyLens}|hidden=${+!!req.hidden}|sparse=${+!!req.sparse}` +
       `|dense=${req.dense ? `${+req.dense.normalize}:${req.dense.dims}` : '-'}|tokens=${req.tokens ? +req.tokens.normalize : '-'}`;
     const hit = this.plans.get(key);
     if (hit) {
@@ -171,15 +174,16 @@ export class Forward {
       }
     }
     if (req.tokens) {
-      let x = arena.h;
-      if (this.heads.colbert) {
-        calls.push(linearCall(gpu, this.heads.colbert, arena.h, arena.tok, s.N)); // (N, D)
-        x = arena.tok;
+      let x = arena.h, y = arena.tok, z = arena.tok2;
+      for (const t of this.heads.tokens) {
+        calls.push(linearCall(gpu, t.linear, x, y, s.N, t.activation)); // (N, D)
+        x = y;
+        [y, z] = [z, y];
       }
       const D = this.tokenDim;
       if (req.tokens.normalize) {
-        calls.push(l2normalize(gpu, { x, y: arena.tok2, rows: s.N, C: D, dims: D })); // (N, D)
-        x = arena.tok2;
+        calls.push(l2normalize(gpu, { x, y, rows: s.N, C: D, dims: D })); // (N, D)
+        x = y;
       }
       outputs.push({ name: 'tokens', buffer: x, rows: s.N, cols: D });
     }

@@ -1,6 +1,8 @@
 // loadModel's platform-neutral half and the Model class: texts → tokenizer → packed batches →
 // one forward each (embed/forward.ts) → results in input order. Calls on one model run one at a
-// time through a queue, so concurrent callers each get their own results.
+// time through a queue, so concurrent callers each get their own results. Besides embedding
+// models: late-interaction models (Stanford ColBERT checkpoints, PyLate folders: query/document
+// encodings from embed/late.ts) and cross-encoders (score / rerank, pairs from embed/rerank.ts).
 
 import type { Gpu } from '../gpu/device.js';
 import { ModelFileError } from '../io/errors.js';
@@ -9,8 +11,11 @@ import { subFiles, type ModelFiles } from '../io/sources.js';
 import { loadTokenizer, type EncoderTokenizer } from '../io/tokenizer.js';
 import type { Encoder } from '../models/architecture.js';
 import { architectureFor } from '../models/registry.js';
-import { parseConfig, readPipelineConfig, type EncoderConfig, type PipelineConfig } from '../models/config.js';
-import { loadDenseHeads, loadTorchLinear } from '../models/heads.js';
+import { headFromArchitectures, parseConfig, readPipelineConfig, type EncoderConfig, type PipelineConfig } from '../models/config.js';
+import { loadClassifier, loadColbertLinear, loadDenseHeads, loadTorchLinear, type DenseHead } from '../models/heads.js';
+import { readColbertSettings, readPylateSettings } from '../models/late-config.js';
+import { lateTokenizer, type EncodeKind, type LateInput, type LateTokenizer } from './late.js';
+import { encodePair, rankScores, sigmoid, type Ranked } from './rerank.js';
 import { WeightStore, type WeightDtype } from '../models/weights.js';
 import { packBatches, type PackedBatch } from './batching.js';
 import { Forward, type ForwardOutputs, type Heads, type OutputRequest } from './forward.js';
@@ -30,6 +35,8 @@ export interface LoadOptions {
 }
 
 export interface ModelInfo {
+  /** 'score' for cross-encoders (score / rerank), 'embed' for every other model. */
+  task: 'embed' | 'score';
   architecture: EncoderConfig['family'];
   hiddenSize: number;
   numLayers: number;
@@ -39,6 +46,16 @@ export interface ModelInfo {
   normalize: boolean;
   dtype: WeightDtype;
   outputs: { dense: number; tokens: number; tokensHead: 'colbert' | 'hidden'; sparse: boolean };
+  /** ColBERT / PyLate models: how queries and documents are encoded. */
+  lateInteraction: {
+    source: 'colbert' | 'pylate';
+    queryLength: number;
+    documentLength: number;
+    doQueryExpansion: boolean;
+    attendToExpansionTokens: boolean;
+  } | null;
+  /** Cross-encoders: the activation sentence-transformers' CrossEncoder applies by default. */
+  scoreActivation: 'sigmoid' | 'identity' | null;
   adapter: Gpu['adapter'];
 }
 
@@ -46,6 +63,8 @@ export interface TokenEmbeddings {
   data: Float32Array;
   shape: [number, number];
   tokenIds: Int32Array;
+  /** Late-interaction queries: 1 on the [MASK] query-expansion tokens. */
+  expansion?: Uint8Array;
 }
 
 export interface HiddenStates {
@@ -67,6 +86,11 @@ export interface EncodeOptions {
   normalize?: boolean;
   /** Dense: keep the first N features before normalizing (matryoshka). */
   dimensions?: number;
+  /**
+   * ColBERT / PyLate models: encode the texts as queries (marker, [MASK] expansion) or documents
+   * (marker, skiplist removed); default 'document'. Other models encode both kinds alike.
+   */
+  kind?: EncodeKind;
 }
 
 export interface EncodeResult {
@@ -77,6 +101,17 @@ export interface EncodeResult {
   tokenCounts: number[];
 }
 
+/** The vectors of a late-interaction input's kept rows (documents: skiplist removed), with their ids. */
+function keptRows(rows: Float32Array, D: number, x: LateInput, kind: EncodeKind): TokenEmbeddings {
+  const idx: number[] = [];
+  x.keep.forEach((k, t) => k && idx.push(t));
+  const data = new Float32Array(idx.length * D);
+  idx.forEach((t, r) => data.set(rows.subarray(t * D, (t + 1) * D), r * D));
+  const out: TokenEmbeddings = { data, shape: [idx.length, D], tokenIds: Int32Array.from(idx.map((t) => x.ids[t])) };
+  if (kind === 'query') out.expansion = Uint8Array.from(idx.map((t) => (x.expansion[t] ? 1 : 0)));
+  return out;
+}
+
 /** Checks the texts argument: an array of strings (a TypeError names the first offender). */
 export function checkTexts(texts: unknown, method: string): string[] {
   if (!Array.isArray(texts)) throw new TypeError(`${method}(texts): expected an array of strings, got ${texts === null ? 'null' : typeof texts}`);
@@ -84,6 +119,14 @@ export function checkTexts(texts: unknown, method: string): string[] {
     if (typeof t !== 'string') throw new TypeError(`${method}(texts): texts[${i}] must be a string, got ${t === null ? 'null' : typeof t}`);
   });
   return texts as string[];
+}
+
+/** What a Model needs beyond an embedding model's parts. */
+export interface ModelExtras {
+  /** ColBERT / PyLate query and document tokenization; null for other models. */
+  late: LateTokenizer | null;
+  /** The token head drops the first token (BGE-M3's colbert_linear.pt, as FlagEmbedding does). */
+  dropFirstToken: boolean;
 }
 
 export class Model {
@@ -101,6 +144,7 @@ export class Model {
     private owned: GPUBuffer[],
     private tokenBudget: number,
     readonly info: ModelInfo,
+    private extras: ModelExtras = { late: null, dropFirstToken: !!heads.tokens.length },
   ) {}
 
   /** GPU bytes this model holds now (weights, activations, uniforms). */
@@ -118,8 +162,16 @@ export class Model {
    * embedTokens called one by one.
    */
   async encode(inputs: EncodeInput[], opts: EncodeOptions = {}): Promise<EncodeResult> {
-    const ids = this.inputIds(inputs, 'encode');
-    const want = { dense: opts.dense ?? !(opts.sparse || opts.tokens), sparse: !!opts.sparse, tokens: !!opts.tokens };
+    this.notCrossEncoder('encode');
+    const late = this.extras.late;
+    const kind = opts.kind ?? 'document';
+    if (kind !== 'query' && kind !== 'document') throw new TypeError(`kind must be 'query' or 'document', got ${JSON.stringify(opts.kind)}`);
+    if (late && (opts.dense || opts.sparse)) {
+      throw new Error('this ColBERT model gives one vector per token only (no pooled or sparse output); use embedTokens or encode with { tokens: true }');
+    }
+    const lateInputs = late ? this.lateInputs(inputs, kind) : null;
+    const ids = lateInputs ? lateInputs.map((x) => x.ids) : this.inputIds(inputs, 'encode');
+    const want = late ? { dense: false, sparse: false, tokens: true } : { dense: opts.dense ?? !(opts.sparse || opts.tokens), sparse: !!opts.sparse, tokens: !!opts.tokens };
     const req: OutputRequest = {};
     let dims = 0;
     if (want.dense) {
@@ -140,14 +192,17 @@ export class Model {
     if (want.dense) out.dense = new Array<Float32Array>(n);
     if (want.tokens) out.tokens = new Array<TokenEmbeddings>(n);
     if (want.sparse) out.sparse = new Array<Record<string, number>>(n);
-    const drop = this.heads.colbert ? 1 : 0; // the multi-vector head drops CLS (FlagEmbedding)
+    const drop = this.extras.dropFirstToken ? 1 : 0; // BGE-M3's multi-vector head drops CLS (FlagEmbedding)
     const D = this.forward.tokenDim;
+    const keyLens = lateInputs?.map((x) => x.keyLen);
     await this.runBatches(ids, req, (batch, res) => {
       let start = 0;
       batch.order.forEach((i, b) => {
         const T = batch.lens[b];
         if (out.dense && res.dense) out.dense[i] = res.dense.data.slice(b * res.dense.cols, b * res.dense.cols + dims);
-        if (out.tokens && res.tokens) {
+        if (out.tokens && res.tokens && lateInputs) {
+          out.tokens[i] = keptRows(res.tokens.data.subarray(start * D, (start + T) * D), D, lateInputs[i], kind);
+        } else if (out.tokens && res.tokens) {
           out.tokens[i] = {
             data: res.tokens.data.slice((start + drop) * D, (start + T) * D),
             shape: [T - drop, D],
@@ -157,7 +212,7 @@ export class Model {
         if (out.sparse && res.sparse) out.sparse[i] = this.lexicalWeights(res.sparse.data.subarray(start, start + T), ids[i]);
         start += T;
       });
-    });
+    }, undefined, keyLens);
     return out;
   }
 
@@ -167,10 +222,46 @@ export class Model {
     return (await this.encode(texts, { dense: true, normalize: opts.normalize, dimensions: opts.dimensions })).dense!;
   }
 
-  /** One vector per token (ColBERT head if present, else the last hidden state), L2-normalized by default. */
-  async embedTokens(texts: string[], opts: { normalize?: boolean } = {}): Promise<TokenEmbeddings[]> {
+  /**
+   * One vector per token (the model's multi-vector head if it has one, else the last hidden
+   * state), L2-normalized by default. ColBERT / PyLate models encode `kind: 'query'` (marker,
+   * [MASK] expansion: every position gives a vector) or `'document'` (the default: marker,
+   * skiplisted tokens removed); BGE-M3 and other models ignore `kind`.
+   */
+  async embedTokens(texts: string[], opts: { normalize?: boolean; kind?: EncodeKind } = {}): Promise<TokenEmbeddings[]> {
     checkTexts(texts, 'embedTokens');
-    return (await this.encode(texts, { dense: false, tokens: true, normalize: opts.normalize ?? true })).tokens!;
+    return (await this.encode(texts, { dense: false, tokens: true, normalize: opts.normalize ?? true, kind: opts.kind })).tokens!;
+  }
+
+  /**
+   * Cross-encoders: one raw logit per document for the pair (query, document), tokenized and cut
+   * as sentence-transformers' CrossEncoder does. `activation: 'sigmoid'` applies what
+   * CrossEncoder.predict applies by default for one label.
+   */
+  async score(query: string, docs: string[], opts: { activation?: 'sigmoid' | 'none' } = {}): Promise<number[]> {
+    if (this.info.task !== 'score') throw new Error('score() needs a cross-encoder (a *ForSequenceClassification checkpoint); this model embeds: use embed / embedTokens');
+    if (typeof query !== 'string') throw new TypeError(`score(query, docs): query must be a string, got ${query === null ? 'null' : typeof query}`);
+    checkTexts(docs, 'score');
+    const act = opts.activation ?? 'none';
+    if (act !== 'none' && act !== 'sigmoid') throw new TypeError(`activation must be 'sigmoid' or 'none', got ${JSON.stringify(opts.activation)}`);
+    if (this.config.numLabels !== 1) throw new Error(`score() returns one logit per document; this classifier has ${this.config.numLabels} labels`);
+    const pairs = docs.map((d) => encodePair(this.tokenizer, query, d, this.tokenizer.maxLen));
+    const ids = pairs.map((p) => p.ids);
+    pairs.forEach((p) => {
+      const bad = p.typeIds.find((t) => t >= this.config.typeVocabSize);
+      if (bad !== undefined) throw new ModelFileError(`tokenizer.json gives token type ${bad}, but the model has type_vocab_size ${this.config.typeVocabSize}`, 'tokenizer.json');
+    });
+    const logits = new Array<number>(docs.length);
+    await this.runBatches(ids, { dense: { normalize: false, dims: 1 } }, (batch, res) => {
+      batch.order.forEach((i, b) => (logits[i] = res.dense!.data[b * res.dense!.cols]));
+    }, pairs.map((p) => p.typeIds));
+    return act === 'sigmoid' ? logits.map(sigmoid) : logits;
+  }
+
+  /** Cross-encoders: documents by score (as `score`), best first; `topK` keeps the first K. */
+  async rerank(query: string, docs: string[], opts: { topK?: number; activation?: 'sigmoid' | 'none' } = {}): Promise<Ranked[]> {
+    if (opts.topK !== undefined) rankScores([], opts.topK); // validates topK before any work
+    return rankScores(await this.score(query, docs, { activation: opts.activation }), opts.topK);
   }
 
   /** BGE-M3 lexical weights, as FlagEmbedding returns them ({ "token id": weight }). */
@@ -201,7 +292,9 @@ export class Model {
    * 'sum' is vLLM's / PyLate's.
    */
   async maxSimMatrix(queries: TokenEmbeddings[], docs: TokenEmbeddings[], opts: { reduce?: 'mean' | 'sum' } = {}): Promise<Float32Array[]> {
-    return this.enqueue(() => maxSimMatrixGpu(this.gpu, queries, docs, opts.reduce ?? 'mean'));
+    // ColBERT and PyLate score with the sum; FlagEmbedding (BGE-M3) with the mean.
+    const reduce = opts.reduce ?? (this.extras.late ? 'sum' : 'mean');
+    return this.enqueue(() => maxSimMatrixGpu(this.gpu, queries, docs, reduce));
   }
 
   dispose(): void {
@@ -220,6 +313,22 @@ export class Model {
     });
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  private notCrossEncoder(method: string): void {
+    if (this.info.task === 'score') throw new Error(`${method}(): this is a cross-encoder (${this.config.architectures[0]}); it scores (query, document) pairs: use score or rerank`);
+  }
+
+  /** ColBERT / PyLate inputs: texts as queries or documents; token-id lists used as given (all attended, every vector kept). */
+  private lateInputs(inputs: unknown, kind: EncodeKind): LateInput[] {
+    const late = this.extras.late!;
+    // Only the id lists go through inputIds (checked, truncated); texts get a placeholder there.
+    const ids = this.inputIds(Array.isArray(inputs) ? inputs.map((x) => (typeof x === 'string' ? [0] : x)) : inputs, 'encode');
+    return (inputs as EncodeInput[]).map((x, i) => {
+      if (typeof x === 'string') return late.encode(x, kind);
+      const n = ids[i].length;
+      return { ids: ids[i], keyLen: n, keep: new Array<boolean>(n).fill(true), expansion: new Array<boolean>(n).fill(false) };
+    });
   }
 
   /** Token ids of each input: texts through the tokenizer, id lists checked and truncated the same way. */
@@ -260,7 +369,13 @@ export class Model {
     return out;
   }
 
-  private async runBatches(ids: number[][], req: OutputRequest, each: (batch: PackedBatch, res: ForwardOutputs) => void): Promise<void> {
+  private async runBatches(
+    ids: number[][],
+    req: OutputRequest,
+    each: (batch: PackedBatch, res: ForwardOutputs) => void,
+    typeIds?: number[][],
+    keyLens?: number[],
+  ): Promise<void> {
     if (ids.length === 0) return;
     const longest = Math.max(...ids.map((x) => x.length));
     if (longest > this.tokenBudget) {
@@ -269,12 +384,25 @@ export class Model {
           `maxStorageBufferBindingSize ${this.gpu.limits.maxStorageBufferBindingSize} bytes); shorten the text`,
       );
     }
-    const batches = packBatches(ids, this.tokenBudget, (T) => this.encoder.positionIds(T));
+    const batches = packBatches(ids, this.tokenBudget, (T) => this.encoder.positionIds(T), undefined, typeIds, keyLens);
     for (const batch of batches) {
       const res = await this.enqueue(() => this.forward.run(batch, req));
       each(batch, res);
     }
   }
+}
+
+/**
+ * sentence-transformers' CrossEncoder default activation (CrossEncoder.py lines 276-300): the
+ * config's sentence_transformers.activation_fn (older: sbert_ce_default_activation_function), else
+ * Sigmoid for one label and Identity for more.
+ */
+function crossEncoderActivation(cfg: Record<string, unknown>, numLabels: number): 'sigmoid' | 'identity' {
+  const st = cfg.sentence_transformers as Record<string, unknown> | undefined;
+  const path = (st && typeof st === 'object' ? st.activation_fn : undefined) ?? cfg.sbert_ce_default_activation_function;
+  if (path === 'torch.nn.modules.activation.Sigmoid') return 'sigmoid';
+  if (path === 'torch.nn.modules.linear.Identity') return 'identity';
+  return numLabels === 1 ? 'sigmoid' : 'identity';
 }
 
 /** Builds a Model from its files on `gpu`. On any error, everything uploaded so far is freed. */
@@ -299,38 +427,69 @@ export async function loadModelFromFiles(files: ModelFiles, gpu: Gpu, opts: Load
       throw new ModelFileError(`${config.family} models support pooling ${arch.poolings.join(', ')}, not "${pipeline.pooling}"`, '1_Pooling/config.json');
     }
     const encoder = await arch.load(store, config);
+    const C = config.hiddenSize;
+    // What sits on the encoder: config.json's architectures and the sentence-transformers files.
+    const head = headFromArchitectures(config.architectures);
+    const pylate = pipeline.tokenDense !== undefined;
+    let tokens: DenseHead[] = [];
+    let dense: DenseHead[] = [];
+    let late: LateTokenizer | null = null;
+    let scoreActivation: ModelInfo['scoreActivation'] = null;
+    const colbertLinear = await loadTorchLinear(gpu, files, 'colbert_linear.pt', C, dtype, owned);
+    if (head === 'sequence-classification') {
+      // CrossEncoder: [CLS] (or <s>) → tanh dense → classifier; logits, no normalization.
+      dense = await loadClassifier(store, config.architectures.find((a) => a.endsWith('ForSequenceClassification'))!, C, config.numLabels);
+      scoreActivation = crossEncoderActivation(await main.json<Record<string, unknown>>('config.json'), config.numLabels);
+    } else if (pylate) {
+      tokens = await loadDenseHeads(gpu, files, pipeline.tokenDense!, dtype, owned);
+      if (tokens[0].linear.inFeatures !== C) throw new ModelFileError(`the first Dense module takes ${tokens[0].linear.inFeatures} features, the encoder gives ${C}`, `${pipeline.tokenDense![0].dir}/config.json`);
+      late = lateTokenizer(await readPylateSettings(files, pipeline.transformerDir), tokenizer, config.maxPositions - config.positionOffset, files.origin);
+    } else if (head === 'colbert') {
+      tokens = [await loadColbertLinear(store, C)];
+      late = lateTokenizer(await readColbertSettings(main), tokenizer, config.maxPositions - config.positionOffset, main.origin);
+    } else {
+      dense = await loadDenseHeads(gpu, files, pipeline.dense, dtype, owned);
+      if (colbertLinear) tokens = [{ linear: colbertLinear, activation: 'none' }];
+    }
+    const heads: Heads = {
+      pooling: head === 'sequence-classification' ? 'cls' : pipeline.pooling,
+      dense,
+      tokens,
+      sparse: await loadTorchLinear(gpu, files, 'sparse_linear.pt', C, 'f32', owned),
+    };
+    if (heads.sparse && heads.sparse.outFeatures !== 1) throw new ModelFileError(`sparse head must map ${C} → 1, got ${heads.sparse.outFeatures}`, 'sparse_linear.pt');
     const unused = store.unusedKeys();
     if (unused.length) log(`unused checkpoint keys: ${unused.join(', ')}`);
     const ignored = store.ignoredKeys();
     if (ignored.length) log(`ignored checkpoint keys: ${ignored.join(', ')}`);
-    const C = config.hiddenSize;
-    const heads: Heads = {
-      pooling: pipeline.pooling,
-      dense: await loadDenseHeads(gpu, files, pipeline.dense, dtype, owned),
-      colbert: await loadTorchLinear(gpu, files, 'colbert_linear.pt', C, dtype, owned),
-      sparse: await loadTorchLinear(gpu, files, 'sparse_linear.pt', C, 'f32', owned),
-    };
-    if (heads.sparse && heads.sparse.outFeatures !== 1) throw new ModelFileError(`sparse head must map ${C} → 1, got ${heads.sparse.outFeatures}`, 'sparse_linear.pt');
     owned.push(...store.buffers);
     opts.onProgress?.({ loaded: store.totalBytes, total: store.totalBytes });
+    const maxLength = late ? Math.max(late.settings.queryLength, late.settings.documentLength) : tokenizer.maxLen;
     // Tokens per forward: what the user allows (at least one max-length text), capped by what one
     // storage binding holds. A text longer than that cap is refused when it is embedded.
     const limit = Forward.tokenLimit(gpu, encoder, heads);
-    const tokenBudget = Math.min(limit, Math.max(opts.maxBatchTokens ?? 8192, tokenizer.maxLen));
+    const tokenBudget = Math.min(limit, Math.max(opts.maxBatchTokens ?? 8192, maxLength));
     const forward = new Forward(gpu, encoder, heads);
+    const ls = late?.settings;
     const info: ModelInfo = {
+      task: head === 'sequence-classification' ? 'score' : 'embed',
       architecture: config.family,
       hiddenSize: C,
       numLayers: config.numLayers,
       numHeads: config.numHeads,
-      maxLength: tokenizer.maxLen,
-      pooling: pipeline.pooling,
-      normalize: pipeline.normalize,
+      maxLength,
+      pooling: heads.pooling,
+      normalize: late ? true : head === 'sequence-classification' ? false : pipeline.normalize,
       dtype,
-      outputs: { dense: forward.denseDim, tokens: forward.tokenDim, tokensHead: heads.colbert ? 'colbert' : 'hidden', sparse: heads.sparse !== null },
+      outputs: { dense: late ? 0 : forward.denseDim, tokens: forward.tokenDim, tokensHead: tokens.length ? 'colbert' : 'hidden', sparse: heads.sparse !== null },
+      lateInteraction: ls
+        ? { source: ls.source, queryLength: ls.queryLength, documentLength: ls.documentLength, doQueryExpansion: ls.doQueryExpansion, attendToExpansionTokens: ls.attendToExpansionTokens }
+        : null,
+      scoreActivation,
       adapter: gpu.adapter,
     };
-    return new Model(gpu, config, pipeline, tokenizer, encoder, heads, forward, owned, tokenBudget, info);
+    const extras: ModelExtras = { late, dropFirstToken: !late && colbertLinear !== null };
+    return new Model(gpu, config, pipeline, tokenizer, encoder, heads, forward, owned, tokenBudget, info, extras);
   } catch (e) {
     store.destroy();
     for (const b of owned) gpu.destroyBuffer(b);

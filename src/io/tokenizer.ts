@@ -6,14 +6,23 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import type { EncoderConfig } from '../models/config.js';
 import { ModelFileError } from './errors.js';
 import { notFoundError, type ModelFiles } from './sources.js';
+import { specialTemplate, type SpecialTemplate } from './templates.js';
 
 export interface EncoderTokenizer {
   readonly maxLen: number;
-  readonly specialIds: { cls: number | null; eos: number | null; pad: number | null; unk: number | null };
+  readonly specialIds: { cls: number | null; eos: number | null; pad: number | null; unk: number | null; mask: number | null };
   /** Ids with special tokens added, truncated to maxLen. */
   encode(texts: string[]): number[][];
   /** The token's text, for display; null for an unknown id. */
   tokenText(id: number): string | null;
+  /** Word-piece ids of one text without special tokens and without truncation. */
+  encodePieces(text: string): number[];
+  /** The id of a vocabulary or added token; null when the tokenizer has no such token. */
+  tokenId(token: string): number | null;
+  /** The post-processor's special-token template (single text and pair). */
+  readonly template: SpecialTemplate;
+  /** tokenizer_config.json's model_max_length when it is a real limit, else null. */
+  readonly modelMaxLength: number | null;
 }
 
 /** model_max_length values at or above this are "no limit" placeholders (HF writes int(1e30)). */
@@ -66,7 +75,9 @@ export async function loadTokenizer(files: ModelFiles, config: EncoderConfig, ma
     return null;
   };
   // BERT has no eos_token; its sep_token ([SEP]) plays that role.
-  const specialIds = { cls: lookup('cls_token'), eos: lookup('eos_token', 'sep_token'), pad: lookup('pad_token'), unk: lookup('unk_token') };
+  const specialIds = {
+    cls: lookup('cls_token'), eos: lookup('eos_token', 'sep_token'), pad: lookup('pad_token'), unk: lookup('unk_token'), mask: lookup('mask_token'),
+  };
 
   const limits = [config.maxPositions - config.positionOffset];
   const mml = tokConfig.model_max_length;
@@ -76,6 +87,7 @@ export async function loadTokenizer(files: ModelFiles, config: EncoderConfig, ma
     limits.push(maxSeqLength);
   }
   const maxLen = Math.min(...limits);
+  const template = specialTemplate((tokJson as Record<string, unknown>).post_processor, files.origin);
   if (maxLen < 2) throw new ModelFileError(`tokenizer_config.json in ${files.origin}: maximum length ${maxLen} leaves no room for text`, 'tokenizer_config.json');
 
   return {
@@ -100,5 +112,19 @@ export async function loadTokenizer(files: ModelFiles, config: EncoderConfig, ma
     tokenText(id: number): string | null {
       return tok.id_to_token(id) ?? null;
     },
+    encodePieces(text: string): number[] {
+      const ids = tok.encode(text, { add_special_tokens: false }).ids;
+      for (const id of ids) {
+        if (!(id >= 0 && id < config.vocabSize)) {
+          throw new ModelFileError(`tokenizer.json in ${files.origin} produced token id ${id}, outside the model's vocabulary of ${config.vocabSize}`, 'tokenizer.json');
+        }
+      }
+      return ids;
+    },
+    tokenId(token: string): number | null {
+      return tok.token_to_id(token) ?? null;
+    },
+    template,
+    modelMaxLength: typeof mml === 'number' && Number.isFinite(mml) && mml > 0 && mml < NO_LIMIT ? Math.floor(mml) : null,
   };
 }

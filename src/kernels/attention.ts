@@ -105,7 +105,7 @@ export function attention(gpu: Gpu, args: AttentionArgs, kernel: AttentionKernel
   const HD = args.HD;
   const bindings: BindingKind[] = ['uniform', 'read', 'read', 'write'];
   const { WG, RQ, BK } = attentionTiles(gpu, HD);
-  const keys = args.keyLens ? { KEYS: 1 } : {};
+  const keys: Record<string, number> = args.keyLens ? { KEYS: 1 } : {};
   const kk = args.keyLens ? ',keys=1' : '';
   let p;
   if (kernel === 'subgroup') {

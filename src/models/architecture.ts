@@ -14,7 +14,7 @@ export interface BatchBuffers {
   ids: GPUBuffer; // u32 (N) token ids
   posIds: GPUBuffer; // u32 (N) position ids (Encoder.positionIds per sequence)
   typeIds: GPUBuffer; // u32 (N) token type ids (0 except the second segment of a pair)
-  seqs: GPUBuffer; // u32 (B, 2): start, len of each sequence
+  seqs: GPUBuffer; // u32 (B, 2): start, len of each sequence; then (B) key lengths when BatchShape.keyLens
   h: GPUBuffer; // (N, C) the last hidden state when the encoder's calls finish
   /** The encoder's own activations, sized from Encoder.scratch: name → (N, width). */
   scratch: Record<string, GPUBuffer>;
@@ -24,6 +24,8 @@ export interface BatchShape {
   N: number; // total tokens
   B: number; // sequences
   maxLen: number; // longest sequence
+  /** seqs holds key lengths after the pairs: rows of sequence b attend to its first keyLen rows. */
+  keyLens?: boolean;
 }
 
 export type Pooling = 'cls' | 'mean' | 'last';

@@ -87,7 +87,7 @@ export class BertLayer {
     const { qkv, ctx, tmp, a, inter } = buf.scratch;
     return [
       linearCall(gpu, this.attention.self.qkv, buf.h, qkv, N), // (N, 3C)
-      attention(gpu, { qkv, out: ctx, seqs: buf.seqs, N, B: s.B, maxLen: s.maxLen, NH: this.cfg.numHeads, HD: this.cfg.headDim }), // (N, C)
+      attention(gpu, { qkv, out: ctx, seqs: buf.seqs, N, B: s.B, maxLen: s.maxLen, NH: this.cfg.numHeads, HD: this.cfg.headDim, keyLens: s.keyLens }), // (N, C)
       linearCall(gpu, this.attention.output.dense, ctx, tmp, N), // (N, C)
       layerNormCall(gpu, this.attention.output.LayerNorm, tmp, buf.h, a, N), // (N, C)
       linearCall(gpu, this.intermediate.dense, a, inter, N, this.cfg.hiddenAct), // (N, I)

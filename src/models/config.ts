@@ -24,10 +24,31 @@ export interface EncoderConfig {
   padTokenId: number;
   /** bert: 0; xlm-roberta: padding_idx + 1 (positions = cumsum(mask) + pad). */
   positionOffset: number;
+  /** Classifier outputs (num_labels, or the length of id2label; transformers' default 2). */
+  numLabels: number;
 }
 
 const MODEL_TYPES: Record<string, EncoderConfig['family']> = { bert: 'bert', 'xlm-roberta': 'xlm-roberta', roberta: 'xlm-roberta' };
-const ARCHITECTURES: Record<string, EncoderConfig['family']> = { BertModel: 'bert', XLMRobertaModel: 'xlm-roberta', RobertaModel: 'xlm-roberta' };
+const ARCHITECTURES: Record<string, EncoderConfig['family']> = {
+  BertModel: 'bert',
+  XLMRobertaModel: 'xlm-roberta',
+  RobertaModel: 'xlm-roberta',
+  // Stanford ColBERT checkpoints and the cross-encoders (embed/model.ts picks the head).
+  HF_ColBERT: 'bert',
+  BertForSequenceClassification: 'bert',
+  XLMRobertaForSequenceClassification: 'xlm-roberta',
+  RobertaForSequenceClassification: 'xlm-roberta',
+};
+
+/** What sits on the encoder: the architecture names config.json may give for each head. */
+export type ModelHead = 'embedding' | 'colbert' | 'sequence-classification';
+
+/** The head config.json's architectures ask for (HF_ColBERT, *ForSequenceClassification, or none). */
+export function headFromArchitectures(archs: string[]): ModelHead {
+  if (archs.some((a) => a.endsWith('ForSequenceClassification'))) return 'sequence-classification';
+  if (archs[0] === 'HF_ColBERT') return 'colbert';
+  return 'embedding';
+}
 
 /**
  * hidden_act names as Hugging Face transformers' ACT2FN maps them: 'gelu' / 'gelu_python' are the
@@ -89,6 +110,10 @@ export function parseConfig(json: unknown, origin: string): EncoderConfig {
   const positionOffset = fam === 'bert' ? 0 : padTokenId + 1;
   if (positionOffset >= maxPositions) fail(`max_position_embeddings ${maxPositions} leaves no positions after the offset ${positionOffset}`);
 
+  const id2label = c.id2label;
+  const numLabels =
+    c.num_labels !== undefined ? int('num_labels') : id2label && typeof id2label === 'object' ? Math.max(1, Object.keys(id2label).length) : 2;
+
   return {
     family: fam,
     architectures: archs,
@@ -105,6 +130,7 @@ export function parseConfig(json: unknown, origin: string): EncoderConfig {
     layerNormEps: eps as number,
     padTokenId,
     positionOffset,
+    numLabels,
   };
 }
 
@@ -124,6 +150,11 @@ export interface PipelineConfig {
   pooling: 'cls' | 'mean' | 'last';
   normalize: boolean;
   dense: DenseLayer[];
+  /**
+   * A PyLate ColBERT folder: Dense modules straight after the Transformer (no Pooling), applied to
+   * every token. `pooling`, `normalize` and `dense` are then unused.
+   */
+  tokenDense?: DenseLayer[];
   maxSeqLength?: number;
   fromSentenceTransformers: boolean;
   /** Folder of the Transformer module ('' = the model root; old exports use e.g. '0_Transformer'). */
@@ -131,6 +162,7 @@ export interface PipelineConfig {
 }
 
 const ST = 'sentence_transformers.models.';
+const PYLATE_DENSE = 'pylate.models.Dense.Dense';
 const POOLING_MODES: Record<string, PipelineConfig['pooling'] | null> = {
   pooling_mode_cls_token: 'cls',
   pooling_mode_mean_tokens: 'mean',
@@ -164,11 +196,12 @@ export async function readPipelineConfig(files: ModelFiles): Promise<PipelineCon
   let normalize = false;
   let transformerDir: string | undefined;
   const dense: DenseLayer[] = [];
+  const tokenDense: DenseLayer[] = [];
   for (const [i, m] of list.entries()) {
     if (m === null || typeof m !== 'object' || typeof m.type !== 'string' || (m.path !== undefined && typeof m.path !== 'string')) {
       fail('modules.json', `module ${i} is not an object with "type" and "path" strings`);
     }
-    const type = (m.type as string).startsWith(ST) ? (m.type as string).slice(ST.length) : (m.type as string);
+    const type = (m.type as string).startsWith(ST) ? (m.type as string).slice(ST.length) : m.type === PYLATE_DENSE ? 'Dense' : (m.type as string);
     const path = (m.path as string | undefined) ?? '';
     const order = (ok: boolean, rule: string) => ok || fail('modules.json', `module ${i} (${type}) is out of order: ${rule}`);
     if (type === 'Transformer') {
@@ -177,17 +210,25 @@ export async function readPipelineConfig(files: ModelFiles): Promise<PipelineCon
     } else if (type === 'Pooling') {
       order(transformerDir !== undefined && pooling === undefined && !normalize, 'one Pooling, after the Transformer');
       pooling = await readPooling(files, join(path, 'config.json'));
+    } else if (type === 'Dense' && pooling === undefined) {
+      // PyLate: token-level Dense modules right after the Transformer
+      order(transformerDir !== undefined && !normalize, 'PyLate Dense layers follow the Transformer');
+      tokenDense.push(await readDense(files, path));
     } else if (type === 'Dense') {
-      order(pooling !== undefined && !normalize, 'Dense layers go after Pooling and before Normalize');
+      order(!normalize && tokenDense.length === 0, 'Dense layers go after Pooling and before Normalize');
       dense.push(await readDense(files, path));
     } else if (type === 'Normalize') {
       order(pooling !== undefined, 'Normalize goes after Pooling');
       normalize = true;
     } else {
-      fail('modules.json', `unsupported module type ${JSON.stringify(m.type)} (supported: ${['Transformer', 'Pooling', 'Dense', 'Normalize'].map((t) => ST + t).join(', ')})`);
+      fail('modules.json', `unsupported module type ${JSON.stringify(m.type)} (supported: ${['Transformer', 'Pooling', 'Dense', 'Normalize'].map((t) => ST + t).join(', ')}, ${PYLATE_DENSE})`);
     }
   }
-  if (transformerDir === undefined || pooling === undefined) fail('modules.json', 'needs a Transformer module and a Pooling module');
+  if (transformerDir === undefined) fail('modules.json', 'needs a Transformer module');
+  if (pooling !== undefined && tokenDense.length > 0) fail('modules.json', 'has both a Pooling module and PyLate token-level Dense modules');
+  if (pooling === undefined && tokenDense.length === 0) {
+    fail('modules.json', 'needs a Pooling module (a sentence-transformers embedding model) or Dense modules after the Transformer (a PyLate ColBERT folder)');
+  }
 
   let maxSeqLength: number | undefined;
   const sbert = join(transformerDir!, 'sentence_bert_config.json');
@@ -198,7 +239,9 @@ export async function readPipelineConfig(files: ModelFiles): Promise<PipelineCon
       maxSeqLength = v as number;
     }
   }
-  const out: PipelineConfig = { pooling: pooling!, normalize, dense, fromSentenceTransformers: true, transformerDir: transformerDir! };
+  const out: PipelineConfig = tokenDense.length
+    ? { pooling: 'cls', normalize: false, dense: [], tokenDense, fromSentenceTransformers: true, transformerDir: transformerDir! }
+    : { pooling: pooling!, normalize, dense, fromSentenceTransformers: true, transformerDir: transformerDir! };
   if (maxSeqLength !== undefined) out.maxSeqLength = maxSeqLength;
   return out;
 }
@@ -235,5 +278,7 @@ async function readDense(files: ModelFiles, dir: string): Promise<DenseLayer> {
   if (!activation) fail(`unsupported activation_function ${JSON.stringify(act)} (supported: ${Object.keys(DENSE_ACTIVATIONS).join(', ')})`);
   const bias = c!.bias ?? true;
   if (typeof bias !== 'boolean') fail(`"bias" must be true or false`);
+  // pylate.models.Dense: use_residual adds the input (or a bias-free projection of it)
+  if (c!.use_residual === true) fail('"use_residual": true (PyLate residual Dense) is not supported');
   return { dir, inFeatures: dim('in_features'), outFeatures: dim('out_features'), bias: bias as boolean, activation: activation! };
 }

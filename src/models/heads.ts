@@ -1,5 +1,6 @@
-// What sits on top of the encoder: sentence-transformers Dense layers (2_Dense), and BGE-M3's
-// multi-vector (colbert_linear.pt) and sparse (sparse_linear.pt) heads. Loading only; the
+// What sits on top of the encoder: sentence-transformers Dense layers (2_Dense), BGE-M3's
+// multi-vector (colbert_linear.pt) and sparse (sparse_linear.pt) heads, Stanford ColBERT's
+// `linear` projection and the cross-encoders' sequence-classification heads. Loading only; the
 // forward recording lives in embed/forward.ts.
 
 import type { Gpu } from '../gpu/device.js';
@@ -9,7 +10,7 @@ import { readSafetensorsHeader } from '../io/safetensors.js';
 import type { ModelFiles } from '../io/sources.js';
 import { readTorchStateDict, type TorchTensor } from '../io/torch-zip.js';
 import type { DenseLayer } from './config.js';
-import type { Linear } from './layers.js';
+import { loadLinear, type Linear } from './layers.js';
 import { WeightStore, type GpuWeight, type WeightDtype } from './weights.js';
 
 export interface DenseHead {
@@ -74,5 +75,54 @@ export async function loadDenseHeads(gpu: Gpu, files: ModelFiles, layers: DenseL
     }
     heads.push({ linear, activation: d.activation === 'tanh' ? 'tanh' : 'none' });
   }
+  return heads;
+}
+
+/** A Linear at the checkpoint root (outside the encoder's key prefix), through the strict store. */
+async function rootLinear(store: WeightStore, prefix: string, inF: number, bias: boolean): Promise<Linear> {
+  const w = store.entry(`${prefix}.weight`, undefined, true);
+  if (w.shape.length !== 2 || w.shape[1] !== inF) throw new ModelFileError(`weight "${prefix}.weight" has shape [${w.shape}], expected [out, ${inF}]`, w.file);
+  const outF = w.shape[0];
+  return {
+    weight: await store.upload(`${prefix}.weight`, [outF, inF], undefined, true),
+    bias: bias ? await store.upload(`${prefix}.bias`, [outF], 'f32', true) : null,
+    inFeatures: inF,
+    outFeatures: outF,
+  };
+}
+
+/**
+ * Stanford ColBERT's projection: HF_ColBERT's `self.linear = nn.Linear(hidden, dim, bias=False)`
+ * (colbert/modeling/hf_colbert.py), stored as `linear.weight` (dim, hidden) next to the `bert.` keys.
+ */
+export async function loadColbertLinear(store: WeightStore, C: number): Promise<DenseHead> {
+  return { linear: await rootLinear(store, 'linear', C, false), activation: 'none' };
+}
+
+/**
+ * A *ForSequenceClassification head as a pooled stack on the [CLS] / <s> row:
+ * BERT: BertPooler tanh(pooler.dense(h0)), then `classifier` (modeling_bert.py);
+ * XLM-R / RoBERTa: tanh(classifier.dense(h0)), then `classifier.out_proj` (RobertaClassificationHead).
+ */
+export async function loadClassifier(store: WeightStore, architecture: string, C: number, numLabels: number): Promise<DenseHead[]> {
+  let heads: DenseHead[];
+  if (architecture === 'BertForSequenceClassification') {
+    heads = [
+      { linear: await loadLinear(store, 'pooler.dense', C, C), activation: 'tanh' },
+      { linear: await rootLinear(store, 'classifier', C, true), activation: 'none' },
+    ];
+  } else if (architecture === 'XLMRobertaForSequenceClassification' || architecture === 'RobertaForSequenceClassification') {
+    heads = [
+      { linear: await rootLinear(store, 'classifier.dense', C, true), activation: 'tanh' },
+      { linear: await rootLinear(store, 'classifier.out_proj', C, true), activation: 'none' },
+    ];
+  } else {
+    throw new ModelFileError(
+      `unsupported sequence classifier ${architecture} (supported: BertForSequenceClassification, XLMRobertaForSequenceClassification, RobertaForSequenceClassification)`,
+      'config.json',
+    );
+  }
+  const out = heads[1].linear.outFeatures;
+  if (out !== numLabels) throw new ModelFileError(`the classifier has ${out} outputs but config.json says ${numLabels} labels`, 'config.json');
   return heads;
 }

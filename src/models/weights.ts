@@ -64,9 +64,13 @@ export class WeightStore {
   readonly totalBytes: number = 0;
   loadedBytes = 0;
 
-  /** The checkpoint entry for `key` (without prefix); a missing key is an error naming it. */
-  entry(key: string, shape?: number[]): TensorEntry {
-    const full = this.prefix + key;
+  /**
+   * The checkpoint entry for `key` (without prefix; with `root`, the full key: a task head such as
+   * `classifier.weight` or ColBERT's `linear.weight` lies outside the encoder's prefix). A missing
+   * key is an error naming it.
+   */
+  entry(key: string, shape?: number[], root = false): TensorEntry {
+    const full = root ? key : this.prefix + key;
     const t = this.tensors.get(full);
     if (!t) throw new ModelFileError(`missing weight "${full}" in the checkpoint`, 'model.safetensors');
     if (shape && (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i]))) {
@@ -77,8 +81,8 @@ export class WeightStore {
   }
 
   /** Uploads `key` as `dtype` (default: the store's dtype). Weights over one binding are row-chunked. */
-  async upload(key: string, shape: number[], dtype: WeightDtype = this.dtype): Promise<GpuWeight> {
-    const t = this.entry(key, shape);
+  async upload(key: string, shape: number[], dtype: WeightDtype = this.dtype, root = false): Promise<GpuWeight> {
+    const t = this.entry(key, shape, root);
     const rows = shape.length > 1 ? shape[0] : 1;
     const rowElems = shape.length > 1 ? shape.slice(1).reduce((a, b) => a * b, 1) : shape[0];
     const el = dtype === 'f16' ? 2 : 4;

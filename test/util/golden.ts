@@ -26,6 +26,11 @@ export interface Golden {
 }
 
 export function readGolden(model: string): Golden {
+  return readGoldenAs<Golden>(model);
+}
+
+/** golden.json (typed by the caller: the late-interaction and cross-encoder fixtures have their own fields) + golden.safetensors. */
+export function readGoldenAs<T extends { tensors: Map<string, { shape: number[]; data: Float32Array }> }>(model: string): T {
   const dir = join(FIXTURES, model);
   const json = JSON.parse(readFileSync(join(dir, 'golden.json'), 'utf8'));
   const bytes = readFileSync(join(dir, 'golden.safetensors'));
@@ -39,7 +44,7 @@ export function readGolden(model: string): Golden {
     const copy = new Uint8Array(bytes.subarray(8 + n + b, 8 + n + e));
     tensors.set(name, { shape: t.shape, data: new Float32Array(copy.buffer) });
   }
-  return { ...json, tensors };
+  return { ...json, tensors } as T;
 }
 
 /** The golden tensor GROUP/INDEX/NAME; throws if absent. */
