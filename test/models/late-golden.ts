@@ -100,10 +100,11 @@ export function lateGoldenSuite(name: string, what: string): void {
 
     it('MaxSim sums (ColBERT colbert_score, PyLate colbert_scores), GPU matrix and CPU', async () => {
       const m = await model.maxSimMatrix(q, d); // sum is the default for ColBERT / PyLate models
-      // Sums of up to query_length maxima, each within ~2e-5 of float64: 2e-4 absolute.
+      // Sums of query_length (10-12) maxima of unit-vector dot products: 2e-5 absolute
+      // (measured on lavapipe: ≤ 9e-7 for both fixtures).
       g.scores.maxsim.forEach((row, i) => {
-        expectClose(m[i], row, { atol: 2e-4, shape: [row.length], label: `maxsim row ${i}` });
-        row.forEach((ref, j) => expect(Math.abs(maxSim(q[i], d[j]) - ref), `cpu maxSim ${i},${j}`).toBeLessThan(2e-4));
+        expectClose(m[i], row, { atol: 2e-5, shape: [row.length], label: `maxsim row ${i}` });
+        row.forEach((ref, j) => expect(Math.abs(maxSim(q[i], d[j]) - ref), `cpu maxSim ${i},${j}`).toBeLessThan(2e-5));
       });
     });
 
