@@ -29,11 +29,13 @@ describe('parseConfig', () => {
     expect(await cfg('bert-mean')).toEqual({
       family: 'bert', architectures: ['BertModel'], modelType: 'bert', vocabSize: 222, hiddenSize: 64, numLayers: 2, numHeads: 4, headDim: 16,
       intermediateSize: 256, hiddenAct: 'gelu_erf', maxPositions: 128, typeVocabSize: 2, layerNormEps: 1e-12, padTokenId: 0, positionOffset: 0,
+      numLabels: 2, // transformers' PretrainedConfig default; only classifiers use it
     });
     expect(await cfg('bert-cls-f16')).toMatchObject({ family: 'bert', hiddenSize: 60, numHeads: 3, headDim: 20, intermediateSize: 100, numLayers: 3, hiddenAct: 'gelu_tanh', maxPositions: 64 });
     expect(await cfg('bge-m3-tiny')).toEqual({
       family: 'xlm-roberta', architectures: ['XLMRobertaModel'], modelType: 'xlm-roberta', vocabSize: 316, hiddenSize: 64, numLayers: 2, numHeads: 4, headDim: 16,
       intermediateSize: 128, hiddenAct: 'gelu_erf', maxPositions: 130, typeVocabSize: 1, layerNormEps: 1e-5, padTokenId: 1, positionOffset: 2,
+      numLabels: 2,
     });
   });
 
@@ -54,7 +56,7 @@ describe('parseConfig', () => {
 
   it('refuses unknown architectures, activations and bad numbers with a clear message', async () => {
     expect(await errorOf(() => parseConfig({ ...bertJson, model_type: 'nomic_bert', architectures: ['NomicBertModel'] }, '/m'))).toBe(
-      'config.json in /m: unsupported model (model_type "nomic_bert", architectures ["NomicBertModel"]). Supported: model_type bert, xlm-roberta, roberta; architectures BertModel, XLMRobertaModel, RobertaModel',
+      'config.json in /m: unsupported model (model_type "nomic_bert", architectures ["NomicBertModel"]). Supported: model_type bert, xlm-roberta, roberta; architectures BertModel, XLMRobertaModel, RobertaModel, HF_ColBERT, BertForSequenceClassification, XLMRobertaForSequenceClassification, RobertaForSequenceClassification',
     );
     const { model_type: _, ...noType } = bertJson;
     expect(await errorOf(() => parseConfig({ ...noType, architectures: ['T5EncoderModel'] }, '/m'))).toContain('unsupported model (model_type null, architectures ["T5EncoderModel"])');
@@ -116,14 +118,16 @@ describe('readPipelineConfig', () => {
     expect(await errorOf(() => st({ ...pooling('cls'), pooling_mode_mean_tokens: true }))).toContain('enables pooling_mode_cls_token + pooling_mode_mean_tokens');
     expect(await errorOf(() => st(pooling('none')))).toContain('enables no pooling mode');
     expect(await errorOf(() => st(pooling('cls'), {}, modules(['Transformer', ''], ['Pooling', '1_Pooling'], ['LayerNorm', '2_LayerNorm'])))).toBe(
-      'modules.json in picked: unsupported module type "sentence_transformers.models.LayerNorm" (supported: sentence_transformers.models.Transformer, sentence_transformers.models.Pooling, sentence_transformers.models.Dense, sentence_transformers.models.Normalize)',
+      'modules.json in picked: unsupported module type "sentence_transformers.models.LayerNorm" (supported: sentence_transformers.models.Transformer, sentence_transformers.models.Pooling, sentence_transformers.models.Dense, sentence_transformers.models.Normalize, pylate.models.Dense.Dense)',
     );
     expect(await errorOf(() => st(pooling('cls'), {}, modules(['Pooling', '1_Pooling'], ['Transformer', ''])))).toContain('module 0 (Pooling) is out of order');
     const dense = enc({ in_features: 64, out_features: 8, activation_function: 'torch.nn.modules.activation.ReLU' });
     expect(await errorOf(() => st(pooling('cls'), { '2_Dense/config.json': dense }, modules(['Transformer', ''], ['Pooling', '1_Pooling'], ['Dense', '2_Dense'])))).toBe(
       '2_Dense/config.json in picked: unsupported activation_function "torch.nn.modules.activation.ReLU" (supported: torch.nn.modules.linear.Identity, torch.nn.modules.activation.Tanh)',
     );
-    expect(await errorOf(() => st(pooling('cls'), {}, modules(['Transformer', ''])))).toBe('modules.json in picked: needs a Transformer module and a Pooling module');
+    expect(await errorOf(() => st(pooling('cls'), {}, modules(['Transformer', ''])))).toBe(
+      'modules.json in picked: needs a Pooling module (a sentence-transformers embedding model) or Dense modules after the Transformer (a PyLate ColBERT folder)',
+    );
     expect(await errorOf(() => st(pooling('cls'), { 'sentence_bert_config.json': enc({ max_seq_length: 'long' }) }))).toContain('"max_seq_length" must be an integer ≥ 2, got "long"');
     expect(await errorOf(() => readPipelineConfig(mapFiles({ 'modules.json': enc('[{') }, 'picked')))).toMatch(/^modules\.json in picked is not valid JSON/);
     expect(await errorOf(() => st(pooling('cls'), {}, modules(['Transformer', ''], ['Pooling', '9_Pooling'])))).toMatch(/^model file 9_Pooling\/config\.json not found in picked/);
