@@ -39,6 +39,7 @@ const ROOT_FILES = new Set([
   'config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json',
   'sentence_bert_config.json', 'config_sentence_transformers.json', 'modules.json',
   'model.safetensors', 'model.safetensors.index.json', 'colbert_linear.pt', 'sparse_linear.pt',
+  'artifact.metadata', // Stanford ColBERT checkpoints' settings
 ]);
 const SHARD = /^model-\d+-of-\d+\.safetensors$/;
 const MODULE_FILE = /^\d+_Pooling\/config\.json$|^\d+_Dense\/(config\.json|model\.safetensors|pytorch_model\.bin)$/;

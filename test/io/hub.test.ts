@@ -219,7 +219,7 @@ describe('isHubId / NEEDED_FILES', () => {
   });
 
   it('selects the engine files by repo path', () => {
-    for (const s of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'sentence_bert_config.json', 'config_sentence_transformers.json', 'modules.json', 'model.safetensors', 'model.safetensors.index.json', 'model-00001-of-00003.safetensors', '1_Pooling/config.json', '2_Dense/config.json', '2_Dense/model.safetensors', '2_Dense/pytorch_model.bin', 'colbert_linear.pt', 'sparse_linear.pt']) {
+    for (const s of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'sentence_bert_config.json', 'config_sentence_transformers.json', 'modules.json', 'model.safetensors', 'model.safetensors.index.json', 'model-00001-of-00003.safetensors', '1_Pooling/config.json', '2_Dense/config.json', '2_Dense/model.safetensors', '2_Dense/pytorch_model.bin', 'colbert_linear.pt', 'sparse_linear.pt', 'artifact.metadata', '1_Dense/model.safetensors']) {
       expect(NEEDED_FILES(s), s).toBe(true);
     }
     for (const s of ['pytorch_model.bin', 'onnx/model.onnx', 'onnx/config.json', 'tf_model.h5', 'flax_model.msgpack', 'README.md', 'sentencepiece.bpe.model', 'openvino/openvino_model.bin', 'golden.safetensors', '1_Pooling/model.safetensors']) {
