@@ -1,0 +1,56 @@
+// The one place the server touches the engine: what it needs from a loaded model (tokenizer,
+// limits, one-forward `encode` of token ids, optional cross-encoder `score`), behind an interface a
+// unit test can fake. Everything else in src/server/ talks to `ServerEngine`, never to `Model`.
+
+import type { Model, ModelInfo, TokenEmbeddings } from '../embed/model.js';
+
+/** What one forward returns for a list of token-id inputs (each result in input order). */
+export interface Encoded {
+  dense?: Float32Array[];
+  sparse?: Record<string, number>[];
+  tokens?: TokenEmbeddings[];
+  tokenCounts: number[];
+}
+
+export interface EncodeOptions {
+  dense?: boolean;
+  sparse?: boolean;
+  tokens?: boolean;
+  normalize?: boolean;
+  dimensions?: number;
+}
+
+/** The subset of ModelInfo the server reads, plus the cross-encoder task. */
+export type EngineInfo = Pick<ModelInfo, 'maxLength' | 'normalize' | 'outputs'> & Partial<ModelInfo> & { task?: string };
+
+export interface ServerEngine {
+  readonly info: EngineInfo;
+  readonly vocabSize: number;
+  /** Ids with special tokens added, not truncated. */
+  tokenize(texts: string[]): number[][];
+  /** One forward (or as few as the token budget allows) for all requested outputs; ids are used as given. */
+  encode(inputs: number[][], opts: EncodeOptions): Promise<Encoded>;
+  /** Cross-encoder relevance of (query, doc) pairs; present only for cross-encoder models. */
+  score?: (query: string, docs: string[], opts?: { activation?: 'sigmoid' }) => Promise<number[]>;
+  dispose(): void;
+}
+
+/** What `Model` offers once `encode` has landed (main's tag encode-ready). */
+type EncodeFn = (inputs: Array<string | number[]>, opts?: EncodeOptions) => Promise<Encoded>;
+
+/** Wraps a loaded Model. */
+export function engineFromModel(model: Model): ServerEngine {
+  const m = model as Model & { encode?: EncodeFn; score?: ServerEngine['score']; info: ModelInfo & { task?: string } };
+  if (typeof m.encode !== 'function') {
+    throw new Error('this build of webgpu-embed has no Model.encode; the server needs it (merge main at tag encode-ready)');
+  }
+  const encode = m.encode.bind(m);
+  return {
+    info: m.info,
+    vocabSize: m.config.vocabSize,
+    tokenize: (texts) => m.tokenizer.encodeUntruncated(texts),
+    encode: (inputs, opts) => encode(inputs, opts),
+    score: typeof m.score === 'function' ? m.score.bind(m) : undefined,
+    dispose: () => m.dispose(),
+  };
+}

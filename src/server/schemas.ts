@@ -1,0 +1,111 @@
+// JSON schemas for request bodies (validated by fastify's Ajv before a handler runs). Unknown
+// fields are accepted and ignored, as vLLM's OpenAI-compatible server does.
+
+export interface SchemaLimits {
+  /** Most inputs (texts or token-id lists) one request may carry. */
+  maxInputs: number;
+}
+
+const nullable = (s: object) => ({ anyOf: [s, { type: 'null' }] });
+
+const common = {
+  model: nullable({ type: 'string' }),
+  user: nullable({ type: 'string' }),
+  truncate_prompt_tokens: nullable({ type: 'integer', minimum: -1 }),
+  truncation_side: nullable({ type: 'string', enum: ['left', 'right'] }),
+  use_activation: nullable({ type: 'boolean' }),
+};
+
+function inputSchema(l: SchemaLimits) {
+  return {
+    anyOf: [
+      { type: 'string' },
+      { type: 'array', minItems: 1, maxItems: l.maxInputs, items: { type: 'string' } },
+      { type: 'array', minItems: 1, items: { type: 'integer' } },
+      { type: 'array', minItems: 1, maxItems: l.maxInputs, items: { type: 'array', minItems: 1, items: { type: 'integer' } } },
+    ],
+  };
+}
+
+const encoding = {
+  encoding_format: { type: 'string', enum: ['float', 'base64'], default: 'float' },
+  dimensions: nullable({ type: 'integer', minimum: 1 }),
+};
+
+export function embeddingsSchema(l: SchemaLimits) {
+  return {
+    type: 'object',
+    required: ['input'],
+    properties: { ...common, ...encoding, input: inputSchema(l) },
+  };
+}
+
+export function poolingSchema(l: SchemaLimits) {
+  return {
+    type: 'object',
+    required: ['input'],
+    properties: {
+      ...common,
+      ...encoding,
+      input: inputSchema(l),
+      // 'sparse' is this server's name for BGE-M3's lexical weights ({ token id: weight }).
+      task: nullable({ type: 'string', enum: ['embed', 'token_embed', 'sparse'] }),
+    },
+  };
+}
+
+function textOrTexts(l: SchemaLimits) {
+  return { anyOf: [{ type: 'string' }, { type: 'array', maxItems: l.maxInputs, items: { type: 'string' } }] };
+}
+
+export function scoreSchema(l: SchemaLimits) {
+  return {
+    type: 'object',
+    properties: { ...common, text_1: textOrTexts(l), text_2: textOrTexts(l), queries: textOrTexts(l), documents: textOrTexts(l) },
+    anyOf: [{ required: ['text_1', 'text_2'] }, { required: ['queries', 'documents'] }],
+  };
+}
+
+export function rerankSchema(l: SchemaLimits) {
+  return {
+    type: 'object',
+    required: ['query', 'documents'],
+    properties: {
+      ...common,
+      query: { type: 'string' },
+      documents: { type: 'array', maxItems: l.maxInputs, items: { type: 'string' } },
+      top_n: { type: 'integer', minimum: 0, default: 0 },
+    },
+  };
+}
+
+export interface CommonBody {
+  model?: string | null;
+  user?: string | null;
+  truncate_prompt_tokens?: number | null;
+  truncation_side?: 'left' | 'right' | null;
+  use_activation?: boolean | null;
+}
+
+export interface EmbeddingsBody extends CommonBody {
+  input: string | string[] | number[] | number[][];
+  encoding_format: 'float' | 'base64';
+  dimensions?: number | null;
+}
+
+export interface PoolingBody extends EmbeddingsBody {
+  task?: 'embed' | 'token_embed' | 'sparse' | null;
+}
+
+export interface ScoreBody extends CommonBody {
+  text_1?: string | string[];
+  text_2?: string | string[];
+  queries?: string | string[];
+  documents?: string | string[];
+}
+
+export interface RerankBody extends CommonBody {
+  query: string;
+  documents: string[];
+  top_n: number;
+}
