@@ -11,6 +11,7 @@ import { ApiError, errorBody } from './errors.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { registerRoutes } from './routes.js';
 import { registerScoring } from './scoring.js';
+import { FIELD_HINTS } from './schemas.js';
 
 export interface ServerOptions {
   /** The name clients pass as `model` (default 'model'); other names get 404 as in vLLM. */
@@ -106,7 +107,10 @@ export function createServer(engine: ServerEngine, opts: ServerOptions = {}): Fa
     }
     const fe = err as FastifyError;
     if (fe.validation) {
-      void reply.code(400).send(errorBody(400, `invalid request: ${fe.message}`));
+      // An anyOf field's failure lists every branch; say what the field accepts instead.
+      const field = fe.validation.map((v) => /^\/(\w+)$/.exec(v.instancePath)?.[1]).find((f) => f !== undefined && f in FIELD_HINTS);
+      const message = field ? FIELD_HINTS[field]! : `invalid request: ${fe.message}`;
+      void reply.code(400).send(errorBody(400, message, field ?? null));
       return;
     }
     const status = fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500 ? fe.statusCode : 500;

@@ -35,21 +35,15 @@ export interface ServerEngine {
   dispose(): void;
 }
 
-/** What `Model` offers once `encode` has landed (main's tag encode-ready). */
-type EncodeFn = (inputs: Array<string | number[]>, opts?: EncodeOptions) => Promise<Encoded>;
-
-/** Wraps a loaded Model. */
+/** Wraps a loaded Model (its `encode` runs dense, sparse and token outputs in one forward). */
 export function engineFromModel(model: Model): ServerEngine {
-  const m = model as Model & { encode?: EncodeFn; score?: ServerEngine['score']; info: ModelInfo & { task?: string } };
-  if (typeof m.encode !== 'function') {
-    throw new Error('this build of webgpu-embed has no Model.encode; the server needs it (merge main at tag encode-ready)');
-  }
-  const encode = m.encode.bind(m);
+  // Cross-encoder models (info.task === 'score') add `score`; until then no Model has it.
+  const m = model as Model & { score?: ServerEngine['score']; info: ModelInfo & { task?: string } };
   return {
     info: m.info,
     vocabSize: m.config.vocabSize,
     tokenize: (texts) => m.tokenizer.encodeUntruncated(texts),
-    encode: (inputs, opts) => encode(inputs, opts),
+    encode: (inputs, opts) => m.encode(inputs, opts),
     score: typeof m.score === 'function' ? m.score.bind(m) : undefined,
     dispose: () => m.dispose(),
   };

@@ -15,11 +15,17 @@ export interface Truncation {
 }
 
 /** The request's `input` as a list of texts or token-id lists. */
-export function splitInput(input: RawInput, param = 'input'): Array<string | number[]> {
+export function splitInput(input: RawInput, maxInputs: number, param = 'input'): Array<string | number[]> {
   if (typeof input === 'string') return [input];
   if (!Array.isArray(input) || input.length === 0) throw badRequest(`${param} must be a non-empty string, array of strings, array of token ids or array of token-id arrays`, param);
   if (input.every((x) => typeof x === 'number')) return [input as number[]];
+  checkCount(input.length, maxInputs, param);
   return input as Array<string | number[]>;
+}
+
+/** 400 when a request carries more inputs than the server allows. */
+export function checkCount(n: number, maxInputs: number, param: string): void {
+  if (n > maxInputs) throw badRequest(`too many inputs: ${param} has ${n}; this server takes at most ${maxInputs} per request (split the request)`, param);
 }
 
 /** Tokenizes, checks and truncates; returns one id list per input. */

@@ -23,7 +23,7 @@ function checkDimensions(ctx: ServerContext, d: number | null | undefined): numb
 
 /** Dense vectors for a validated embeddings/pooling body. */
 async function dense(ctx: ServerContext, body: EmbeddingsBody) {
-  const ids = prepareInputs(ctx.engine, splitInput(body.input), body);
+  const ids = prepareInputs(ctx.engine, splitInput(body.input, ctx.maxInputs), body);
   const dimensions = checkDimensions(ctx, body.dimensions);
   const normalize = body.use_activation ?? ctx.engine.info.normalize;
   const res = await ctx.batcher.submit(ids, { dense: true, normalize, dimensions });
@@ -32,9 +32,8 @@ async function dense(ctx: ServerContext, body: EmbeddingsBody) {
 
 export function registerRoutes(app: FastifyInstance): void {
   const ctx = app.ctx;
-  const limits = { maxInputs: ctx.maxInputs };
 
-  app.post<{ Body: EmbeddingsBody }>('/v1/embeddings', { schema: { body: embeddingsSchema(limits) } }, async (req) => {
+  app.post<{ Body: EmbeddingsBody }>('/v1/embeddings', { schema: { body: embeddingsSchema() } }, async (req) => {
     const body = req.body;
     ctx.checkModel(body.model);
     const { vectors, tokens } = await dense(ctx, body);
@@ -50,7 +49,7 @@ export function registerRoutes(app: FastifyInstance): void {
     };
   });
 
-  app.post<{ Body: PoolingBody }>('/pooling', { schema: { body: poolingSchema(limits) } }, async (req) => {
+  app.post<{ Body: PoolingBody }>('/pooling', { schema: { body: poolingSchema() } }, async (req) => {
     const body = req.body;
     ctx.checkModel(body.model);
     const task = body.task ?? 'embed';
@@ -63,7 +62,7 @@ export function registerRoutes(app: FastifyInstance): void {
       tokens = r.tokens;
     } else {
       if (body.dimensions != null) throw badRequest(`dimensions applies to task "embed" only, not "${task}"`, 'dimensions');
-      const ids = prepareInputs(ctx.engine, splitInput(body.input), body);
+      const ids = prepareInputs(ctx.engine, splitInput(body.input, ctx.maxInputs), body);
       tokens = sum(ids.map((x) => x.length));
       if (task === 'token_embed') {
         const res = await ctx.batcher.submit(ids, { tokens: true, normalize: body.use_activation ?? true });

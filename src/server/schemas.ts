@@ -1,10 +1,15 @@
 // JSON schemas for request bodies (validated by fastify's Ajv before a handler runs). Unknown
-// fields are accepted and ignored, as vLLM's OpenAI-compatible server does.
+// fields are accepted and ignored, as vLLM's OpenAI-compatible server does. The number of inputs
+// per request is checked by the handlers (a clearer message than a schema's maxItems).
 
-export interface SchemaLimits {
-  /** Most inputs (texts or token-id lists) one request may carry. */
-  maxInputs: number;
-}
+/** Hints for schema failures of fields whose schema is an anyOf (Ajv's own message says little). */
+export const FIELD_HINTS: Record<string, string> = {
+  input: 'input must be a non-empty string, array of strings, array of token ids, or array of non-empty token-id arrays',
+  text_1: 'text_1 must be a string or an array of strings',
+  text_2: 'text_2 must be a string or an array of strings',
+  queries: 'queries must be a string or an array of strings',
+  documents: 'documents must be a string or an array of strings',
+};
 
 const nullable = (s: object) => ({ anyOf: [s, { type: 'null' }] });
 
@@ -16,13 +21,13 @@ const common = {
   use_activation: nullable({ type: 'boolean' }),
 };
 
-function inputSchema(l: SchemaLimits) {
+function inputSchema() {
   return {
     anyOf: [
       { type: 'string' },
-      { type: 'array', minItems: 1, maxItems: l.maxInputs, items: { type: 'string' } },
+      { type: 'array', minItems: 1, items: { type: 'string' } },
       { type: 'array', minItems: 1, items: { type: 'integer' } },
-      { type: 'array', minItems: 1, maxItems: l.maxInputs, items: { type: 'array', minItems: 1, items: { type: 'integer' } } },
+      { type: 'array', minItems: 1, items: { type: 'array', minItems: 1, items: { type: 'integer' } } },
     ],
   };
 }
@@ -32,48 +37,48 @@ const encoding = {
   dimensions: nullable({ type: 'integer', minimum: 1 }),
 };
 
-export function embeddingsSchema(l: SchemaLimits) {
+export function embeddingsSchema() {
   return {
     type: 'object',
     required: ['input'],
-    properties: { ...common, ...encoding, input: inputSchema(l) },
+    properties: { ...common, ...encoding, input: inputSchema() },
   };
 }
 
-export function poolingSchema(l: SchemaLimits) {
+export function poolingSchema() {
   return {
     type: 'object',
     required: ['input'],
     properties: {
       ...common,
       ...encoding,
-      input: inputSchema(l),
+      input: inputSchema(),
       // 'sparse' is this server's name for BGE-M3's lexical weights ({ token id: weight }).
       task: nullable({ type: 'string', enum: ['embed', 'token_embed', 'sparse'] }),
     },
   };
 }
 
-function textOrTexts(l: SchemaLimits) {
-  return { anyOf: [{ type: 'string' }, { type: 'array', maxItems: l.maxInputs, items: { type: 'string' } }] };
+function textOrTexts() {
+  return { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] };
 }
 
-export function scoreSchema(l: SchemaLimits) {
+export function scoreSchema() {
   return {
     type: 'object',
-    properties: { ...common, text_1: textOrTexts(l), text_2: textOrTexts(l), queries: textOrTexts(l), documents: textOrTexts(l) },
+    properties: { ...common, text_1: textOrTexts(), text_2: textOrTexts(), queries: textOrTexts(), documents: textOrTexts() },
     anyOf: [{ required: ['text_1', 'text_2'] }, { required: ['queries', 'documents'] }],
   };
 }
 
-export function rerankSchema(l: SchemaLimits) {
+export function rerankSchema() {
   return {
     type: 'object',
     required: ['query', 'documents'],
     properties: {
       ...common,
       query: { type: 'string' },
-      documents: { type: 'array', maxItems: l.maxInputs, items: { type: 'string' } },
+      documents: { type: 'array', items: { type: 'string' } },
       top_n: { type: 'integer', minimum: 0, default: 0 },
     },
   };

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { maxSim } from '../embed/scoring.js';
 import { badRequest } from './errors.js';
-import { prepareInputs } from './inputs.js';
+import { checkCount, prepareInputs } from './inputs.js';
 import { usage } from './routes.js';
 import { rerankSchema, scoreSchema, type CommonBody, type RerankBody, type ScoreBody } from './schemas.js';
 import type { ServerContext } from './app.js';
@@ -36,6 +36,7 @@ async function scorePairs(ctx: ServerContext, left: string[], right: string[], b
   if (left.length > 1 && left.length !== right.length) throw badRequest('Input lengths must be either 1:1, 1:N or N:N');
   if (left.length === 0) throw badRequest('At least one text element must be given');
   if (right.length === 0) throw badRequest('At least one text_pair element must be given');
+  checkCount(left.length + right.length, ctx.maxInputs, 'documents');
   const n = right.length;
   const li = (i: number) => (left.length === 1 ? 0 : i);
   const method = scoreMethod(ctx);
@@ -67,7 +68,6 @@ async function scorePairs(ctx: ServerContext, left: string[], right: string[], b
 
 export function registerScoring(app: FastifyInstance): void {
   const ctx = app.ctx;
-  const limits = { maxInputs: ctx.maxInputs };
 
   const score = async (body: ScoreBody) => {
     ctx.checkModel(body.model);
@@ -85,7 +85,7 @@ export function registerScoring(app: FastifyInstance): void {
     };
   };
   for (const url of ['/score', '/v1/score']) {
-    app.post<{ Body: ScoreBody }>(url, { schema: { body: scoreSchema(limits) } }, async (req) => score(req.body));
+    app.post<{ Body: ScoreBody }>(url, { schema: { body: scoreSchema() } }, async (req) => score(req.body));
   }
 
   const rerank = async (body: RerankBody) => {
@@ -104,6 +104,6 @@ export function registerScoring(app: FastifyInstance): void {
     };
   };
   for (const url of ['/rerank', '/v1/rerank', '/v2/rerank']) {
-    app.post<{ Body: RerankBody }>(url, { schema: { body: rerankSchema(limits) } }, async (req) => rerank(req.body));
+    app.post<{ Body: RerankBody }>(url, { schema: { body: rerankSchema() } }, async (req) => rerank(req.body));
   }
 }
