@@ -122,7 +122,15 @@ export function createServer(engine: ServerEngine, opts: ServerOptions = {}): Fa
     void reply.code(404).send(errorBody(404, `no route ${req.method} ${req.url.split('?')[0]}`));
   });
 
-  // Finish queued work before the app reports closed.
+  // Closing: in-flight requests finish, their keep-alive connections are closed after the answer
+  // (otherwise close() waits for the client's idle timeout), queued work drains.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    if (closing) void reply.header('connection', 'close');
+  });
   app.addHook('onClose', async () => {
     await batcher.idle();
   });
