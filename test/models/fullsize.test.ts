@@ -79,7 +79,7 @@ describe('full-size XLM-R word table (250,002 × 136, larger than one storage bi
   let refs: ReferenceOutputs[] = [];
   const reference = (s: number[][]) => s.map((ids) => bgeM3Reference(weights, ids, POSITION_OFFSET, [SPECIAL.cls, SPECIAL.eos, SPECIAL.pad, SPECIAL.unk]));
 
-  async function run(dtype: 'f32' | 'f16', extra: (log: string[]) => number[]): Promise<{ log: string[]; hs: HiddenStates[]; out: EncodeResult }> {
+  async function run(dtype: 'f32' | 'f16', extra: (log: string[]) => number[]): Promise<{ hs: HiddenStates[]; out: EncodeResult }> {
     const log: string[] = [];
     const model = await loadModel(dir, { dtype, log: (m) => log.push(m) });
     try {
@@ -89,7 +89,7 @@ describe('full-size XLM-R word table (250,002 × 136, larger than one storage bi
       const hs = await model.hiddenStates(seqs);
       const out = await model.encode(seqs, { dense: true, sparse: true, tokens: true });
       expect(out.tokenCounts).toEqual(seqs.map((s) => s.length));
-      return { log, hs, out };
+      return { hs, out };
     } finally {
       model.dispose();
     }
@@ -143,10 +143,9 @@ describe('full-size XLM-R word table (250,002 × 136, larger than one storage bi
   it('f16 tables: every hidden, dense, colbert row and lexical-weight vector has cosine ≥ 0.999', async () => {
     // f16 weights round each weight by ≤ 2⁻¹¹ relative (~5e-4); through 2 layers that leaves ~1e-3
     // relative error per element, cosine ≥ 0.9999 in practice: 0.999 is the f16 golden tests' bound.
-    const { log, hs, out } = await run('f16', () => [0, 246_722, 246_723, 250_001]);
-    const chunks = chunkRows(log, 'embeddings.word_embeddings.weight');
-    // 68 MB of f16 fits one binding on lavapipe; on a smaller binding it would be chunked too.
-    expect(chunks.length === 0 || chunks.length >= 2).toBe(true);
+    // The f16 table (68 MB) fits one binding on lavapipe, so this run checks f16 storage of the
+    // full-size table, not an f16 multi-chunk gather (test/kernels/embeddings.test.ts covers that).
+    const { hs, out } = await run('f16', () => [0, 246_722, 246_723, 250_001]);
     seqs.forEach((_, i) => {
       const ref = refs[i];
       expectRowCosine(hs[i].data, ref.hidden, C, 0.999, `f16 hidden ${i}`);
