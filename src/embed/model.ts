@@ -23,7 +23,7 @@ export interface LoadOptions {
   dtype?: WeightDtype;
   /** Tokens per forward (default: as many as fit, at most 8192). */
   maxBatchTokens?: number;
-  /** Debug log (unused checkpoint keys, chosen defaults). */
+  /** Debug log (unused checkpoint keys, weights split into row chunks, chosen defaults). */
   log?: (message: string) => void;
   /** Weight-loading progress, in checkpoint bytes uploaded (ends with loaded === total). */
   onProgress?: (p: { loaded: number; total: number }) => void;
@@ -179,12 +179,11 @@ export class Model {
     return (await this.encode(texts, { dense: false, sparse: true })).sparse!;
   }
 
-  /** The raw last_hidden_state of every token, specials included. */
-  async hiddenStates(texts: string[]): Promise<HiddenStates[]> {
-    checkTexts(texts, 'hiddenStates');
-    const ids = this.tokenizer.encode(texts);
+  /** The raw last_hidden_state of every token, specials included (texts or token ids, as encode). */
+  async hiddenStates(inputs: EncodeInput[]): Promise<HiddenStates[]> {
+    const ids = this.inputIds(inputs, 'hiddenStates');
     const C = this.config.hiddenSize;
-    const results = new Array<HiddenStates>(texts.length);
+    const results = new Array<HiddenStates>(ids.length);
     await this.runBatches(ids, { hidden: true }, (batch, res) => {
       let start = 0;
       batch.order.forEach((i, b) => {
@@ -300,6 +299,7 @@ export async function loadModelFromFiles(files: ModelFiles, gpu: Gpu, opts: Load
       throw new ModelFileError(`${config.family} models support pooling ${arch.poolings.join(', ')}, not "${pipeline.pooling}"`, '1_Pooling/config.json');
     }
     const encoder = await arch.load(store, config);
+    for (const line of store.chunkSummary()) log(`weight ${line}`);
     const unused = store.unusedKeys();
     if (unused.length) log(`unused checkpoint keys: ${unused.join(', ')}`);
     const ignored = store.ignoredKeys();
