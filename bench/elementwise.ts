@@ -1,7 +1,9 @@
 // Benchmark rows for the row-wise and elementwise kernels at BERT-base activation size
 // [4096, 768]: LayerNorm with its fused residual add (and ModernBERT's pre-norm form: no bias,
 // x + residual stored too), standalone GELU (erf and tanh); at Qwen3-Embedding-0.6B size
-// (C = 1024, 16 q / 8 kv heads of 128): RMSNorm with residual and sumOut, and q_norm / k_norm.
+// (C = 1024, 16 q / 8 kv heads of 128): RMSNorm with residual and sumOut, q_norm / k_norm, and
+// rotary embedding (theta 1e6); the gated activations at ModernBERT-base (GeGLU, I = 1152) and
+// Qwen3-Embedding-0.6B (SwiGLU, I = 3072) sizes.
 // Each is validated against its float64 reference on every element before it is timed.
 
 import type { Gpu } from '../src/gpu/device.js';
@@ -11,6 +13,10 @@ import { gelu, geluBytes } from '../src/kernels/gelu.js';
 import { layernormRef, residualSumRef } from '../src/reference/layernorm.js';
 import { rmsnorm, rmsnormBytes, rmsnormHeads, rmsnormHeadsBytes } from '../src/kernels/rmsnorm.js';
 import { rmsnormHeadsRef, rmsnormRef } from '../src/reference/rmsnorm.js';
+import { rope, ropeBytes } from '../src/kernels/rope.js';
+import { ropeRef } from '../src/reference/rope.js';
+import { glu, gluBytes, type GluAct } from '../src/kernels/glu.js';
+import { gluRef } from '../src/reference/glu.js';
 import { geluRef } from '../src/reference/gelu.js';
 import { normal, uniform } from '../test/util/random.js';
 import { expectClose } from '../test/util/compare.js';
@@ -158,5 +164,61 @@ export function rmsnormHeadsCase(): BenchCase {
   };
 }
 
+/** Rotary embedding of Qwen3's q and k heads in place, positions 0 .. 4095. */
+export function ropeCase(): BenchCase {
+  const W = (Q_NH + 2 * Q_NKV) * Q_HD;
+  return {
+    kernel: 'rope',
+    shape: `${Q_ROWS} tokens, ${Q_NH}+${Q_NKV} heads x ${Q_HD}, theta=1e6`,
+    bytes: ropeBytes(Q_ROWS, Q_NH, Q_NKV, Q_HD),
+    async setup(gpu: Gpu) {
+      const qkv = normal(Q_ROWS * W, 61);
+      const posIds = Uint32Array.from({ length: Q_ROWS }, (_, i) => i);
+      const bq = gpu.storageFrom('rope_qkv', qkv), bp = gpu.storageFrom('rope_pos', posIds);
+      const args = { N: Q_ROWS, NH: Q_NH, NKV: Q_NKV, HD: Q_HD, rotaryDim: Q_HD, theta: 1e6 };
+      const calls = [rope(gpu, { qkv: bq, posIds: bp, ...args })];
+      return {
+        run: () => calls,
+        async validate() {
+          submitCalls(gpu, calls);
+          // Against f32 angles (HF's arithmetic): the kernel's cos/sin within ~1.5e-7, |x| <= ~5.
+          expectClose(await gpu.readF32(bq, Q_ROWS * W), ropeRef({ qkv, posIds, ...args, angles: 'f32' }), { atol: 5e-6, shape: [Q_ROWS, W], label: 'rope' });
+        },
+        dispose() {
+          releaseCalls(gpu, calls);
+          for (const buf of [bq, bp]) gpu.destroyBuffer(buf);
+        },
+      };
+    },
+  };
+}
+
+/** The gated activation after a GeGLU / SwiGLU up-projection: (ROWS, 2·I) → (ROWS, I). */
+export function gluCase(I: number, act: GluAct): BenchCase {
+  return {
+    kernel: 'glu',
+    shape: `${ROWS}x${2 * I} -> ${I} ${act}`,
+    bytes: gluBytes(ROWS, I),
+    async setup(gpu: Gpu) {
+      const x = normal(ROWS * 2 * I, 71, 2);
+      const bx = gpu.storageFrom('glu_x', x), y = gpu.storage('glu_y', ROWS * I * 4);
+      const calls = [glu(gpu, { x: bx, y, N: ROWS, I, act })];
+      return {
+        run: () => calls,
+        async validate() {
+          submitCalls(gpu, calls);
+          // |a|, |b| ≲ 10: activation error ~1e-7·|a| plus roundings, times |b|.
+          expectClose(await gpu.readF32(y, ROWS * I), gluRef({ x, N: ROWS, I, act }), { atol: 5e-5, shape: [ROWS, I], label: `glu ${act}` });
+        },
+        dispose() {
+          releaseCalls(gpu, calls);
+          gpu.destroyBuffer(bx);
+          gpu.destroyBuffer(y);
+        },
+      };
+    },
+  };
+}
+
 registerCases(layernormCase(), geluCase('gelu_erf'), geluCase('gelu_tanh'));
-registerCases(layernormSumCase(), rmsnormCase(), rmsnormHeadsCase());
+registerCases(layernormSumCase(), rmsnormCase(), rmsnormHeadsCase(), ropeCase(), gluCase(1152, 'gelu_erf'), gluCase(3072, 'silu'));

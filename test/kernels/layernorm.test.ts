@@ -150,6 +150,22 @@ describe('layernorm without bias, and sumOut', () => {
     });
   }
 
+  it('hardware workgroup sizes (64 and 32): sumOut over the residual, no bias', async () => {
+    const gpu = await testGpu();
+    const hw = Object.create(gpu, { cpu: { value: false } }) as typeof gpu;
+    for (const [rows, C, WG] of [[9, 1024, 64], [7, 100, 32], [5, 1023, 64]] as const) {
+      const x = hidden(rows, C, C), r = normal(rows * C, 2), gamma = uniform(C, 3, 0.5, 1.5);
+      const bx = gpu.storageFrom('x', x), br = gpu.storageFrom('res', r), bg = gpu.storageFrom('gamma', gamma), by = gpu.storage('y', rows * C * 4);
+      const call = layernorm(hw, { x: bx, residual: br, gamma: bg, beta: null, y: by, sumOut: br, rows, C, eps: 1e-5 });
+      expect(call.key).toContain(`WG=${WG},`);
+      submitCalls(gpu, [call]);
+      expectClose(await gpu.readF32(by, rows * C), layernormRef({ x, residual: r, gamma, beta: null, rows, C, eps: 1e-5 }), { atol: ATOL, shape: [rows, C], label: `layernorm WG=${WG}` });
+      expectClose(await gpu.readF32(br, rows * C), residualSumRef(x, r), { atol: SUM_ATOL, shape: [rows, C], label: `sumOut WG=${WG}` });
+      releaseCalls(hw, [call]); // hw keeps its own byte count
+      for (const b of [bx, br, bg, by]) gpu.destroyBuffer(b);
+    }
+  });
+
   it('no bias and no residual (rows=5, C=60)', async () => {
     const gpu = await testGpu();
     const rows = 5, C = 60, x = hidden(rows, C, 11), gamma = uniform(C, 12, 0.5, 1.5);

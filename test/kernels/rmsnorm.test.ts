@@ -82,6 +82,23 @@ describe('rmsnorm', () => {
     });
   }
 
+  it('hardware workgroup sizes (64 and 32) give the same results', async () => {
+    const gpu = await testGpu();
+    // The same device seen as a hardware adapter: rowWorkgroupSize picks 64 for C = 1024, 32 for C = 100.
+    const hw = Object.create(gpu, { cpu: { value: false } }) as typeof gpu;
+    for (const [rows, C, WG] of [[9, 1024, 64], [7, 100, 32], [5, 1023, 64]] as const) {
+      const x = hidden(rows, C, C), r = normal(rows * C, 2), w = uniform(C, 3, 0.5, 1.5);
+      const bx = gpu.storageFrom('x', x), br = gpu.storageFrom('res', r), bw = gpu.storageFrom('w', w), by = gpu.storage('y', rows * C * 4);
+      const call = rmsnorm(hw, { x: bx, residual: br, weight: bw, y: by, sumOut: br, rows, C, eps: 1e-6 });
+      expect(call.key).toContain(`WG=${WG},`);
+      submitCalls(gpu, [call]);
+      expectClose(await gpu.readF32(by, rows * C), rmsnormRef({ x, residual: r, weight: w, rows, C, eps: 1e-6 }), { atol: ATOL, shape: [rows, C], label: `rmsnorm WG=${WG}` });
+      expectClose(await gpu.readF32(br, rows * C), residualSumRef(x, r), { atol: SUM_ATOL, shape: [rows, C], label: `sumOut WG=${WG}` });
+      releaseCalls(hw, [call]); // hw keeps its own byte count
+      for (const b of [bx, br, bw, by]) gpu.destroyBuffer(b);
+    }
+  });
+
   it('rejects bad arguments with the fix in the message, and counts bytes', async () => {
     const gpu = await testGpu();
     const x = gpu.storage('x', 1024), r = gpu.storage('r', 1024), w = gpu.storage('w', 64), y = gpu.storage('y', 1024);
