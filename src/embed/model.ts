@@ -28,7 +28,7 @@ export interface LoadOptions {
   dtype?: WeightDtype;
   /** Tokens per forward (default: as many as fit, at most 8192). */
   maxBatchTokens?: number;
-  /** Debug log (unused checkpoint keys, chosen defaults). */
+  /** Debug log (unused checkpoint keys, weights split into row chunks, chosen defaults). */
   log?: (message: string) => void;
   /** Weight-loading progress, in checkpoint bytes uploaded (ends with loaded === total). */
   onProgress?: (p: { loaded: number; total: number }) => void;
@@ -458,6 +458,7 @@ export async function loadModelFromFiles(files: ModelFiles, gpu: Gpu, opts: Load
       sparse: await loadTorchLinear(gpu, files, 'sparse_linear.pt', C, 'f32', owned),
     };
     if (heads.sparse && heads.sparse.outFeatures !== 1) throw new ModelFileError(`sparse head must map ${C} → 1, got ${heads.sparse.outFeatures}`, 'sparse_linear.pt');
+    for (const line of store.chunkSummary()) log(`weight ${line}`);
     const unused = store.unusedKeys();
     if (unused.length) log(`unused checkpoint keys: ${unused.join(', ')}`);
     const ignored = store.ignoredKeys();
