@@ -18,6 +18,8 @@ export interface PackedBatch {
   seqs: Uint32Array;
   /** Some sequence attends to fewer keys than its length (seqs carries the key lengths). */
   keyLens: boolean;
+  /** Some token has a nonzero token type id. */
+  typed: boolean;
   N: number;
   B: number;
   maxLen: number;
@@ -78,5 +80,5 @@ function pack(group: number[], tokenIds: number[][], positionIds: (T: number) =>
     }
     start += lens[b];
   });
-  return { order: group, lens, ids, posIds, typeIds: types, seqs, keyLens: masked, N: N, B: group.length, maxLen: Math.max(...lens) };
+  return { order: group, lens, ids, posIds, typeIds: types, seqs, keyLens: masked, typed: types.some((t) => t !== 0), N, B: group.length, maxLen: Math.max(...lens) };
 }

@@ -86,7 +86,7 @@ export class Forward {
     const gpu = this.gpu;
     gpu.checkAlive();
     const arena = this.ensureArena(batch.N, batch.B);
-    const plan = this.plan(arena, { N: batch.N, B: batch.B, maxLen: batch.maxLen, keyLens: batch.keyLens }, req);
+    const plan = this.plan(arena, { N: batch.N, B: batch.B, maxLen: batch.maxLen, keyLens: batch.keyLens, typeIds: batch.typed }, req);
     gpu.upload(arena.ids, batch.ids);
     gpu.upload(arena.posIds, batch.posIds);
     gpu.upload(arena.typeIds, batch.typeIds);
@@ -145,7 +145,7 @@ export class Forward {
 
   private plan(arena: Arena, s: BatchShape, req: OutputRequest): Plan {
     const key =
-      `N=${s.N},B=${s.B},T=${s.maxLen},keys=${+!!s.keyLens}|hidden=${+!!req.hidden}|sparse=${+!!req.sparse}` +
+      `N=${s.N},B=${s.B},T=${s.maxLen},keys=${+!!s.keyLens},types=${+!!s.typeIds}|hidden=${+!!req.hidden}|sparse=${+!!req.sparse}` +
       `|dense=${req.dense ? `${+req.dense.normalize}:${req.dense.dims}` : '-'}|tokens=${req.tokens ? +req.tokens.normalize : '-'}`;
     const hit = this.plans.get(key);
     if (hit) {

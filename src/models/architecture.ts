@@ -26,6 +26,8 @@ export interface BatchShape {
   maxLen: number; // longest sequence
   /** seqs holds key lengths after the pairs: rows of sequence b attend to its first keyLen rows. */
   keyLens?: boolean;
+  /** Some token has a nonzero token type (a cross-encoder pair): embeddings read typeIds. */
+  typeIds?: boolean;
 }
 
 export type Pooling = 'cls' | 'mean' | 'last';

@@ -31,7 +31,7 @@ export class BertEmbeddings {
     );
   }
 
-  /** h = LayerNorm(word[ids] + position[posIds] + token_type[0]); word rows gathered chunk by chunk into tmp. */
+  /** h = LayerNorm(word[ids] + position[posIds] + token_type[typeIds or 0]); word rows gathered chunk by chunk into tmp. */
   forward(gpu: Gpu, buf: BatchBuffers, s: BatchShape): KernelCall[] {
     const C = this.LayerNorm.weight.shape[0];
     const w = this.word_embeddings;
@@ -44,6 +44,7 @@ export class BertEmbeddings {
         words: tmp, posIds: buf.posIds, out: buf.h, N: s.N, C, eps: this.LayerNorm.eps,
         posTable: this.position_embeddings.chunks[0].buffer,
         typeTable: this.token_type_embeddings.chunks[0].buffer,
+        typeIds: s.typeIds ? buf.typeIds : null, // (N) only when a batch has second segments
         gamma: this.LayerNorm.weight.chunks[0].buffer,
         beta: this.LayerNorm.bias.chunks[0].buffer,
         wDtype: this.position_embeddings.dtype,
