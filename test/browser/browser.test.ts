@@ -4,7 +4,8 @@
 // (golden-page.ts), once per software adapter (SwiftShader: core feature level with subgroups;
 // lavapipe through OpenGL ES: compatibility mode); (2) the demo page (examples/browser) loads the
 // same model, scores a query and is saved as test-results/demo-heatmap.png for a person to look
-// at. A missing Chromium, WebGPU or adapter fails the test; nothing is skipped.
+// at; (3) late-page.ts runs the ColBERT / PyLate / cross-encoder golden checks in the page. A
+// missing Chromium, WebGPU or adapter fails the test; nothing is skipped.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -117,6 +118,37 @@ for (const ADAPTER of SELECTED) describe(`browser golden (headless Chromium, ${A
       await closeServer(server);
     }
   }, 150_000);
+
+  it('passes the ColBERT, PyLate and cross-encoder golden checks through the browser bundle', async () => {
+    const lib: { code: string } = await bundleBrowser();
+    const page = await bundlePage(join(ROOT, 'test/browser/late-page.ts'), './index.browser.js');
+    const server = staticServer([
+      { path: '/', body: readFileSync(join(ROOT, 'test/browser/golden.html')), type: 'text/html; charset=utf-8' },
+      { path: '/golden-page.js', body: page }, // golden.html's script, here the late-interaction page
+      { path: '/index.browser.js', body: lib.code },
+      { prefix: '/fixtures/', dir: join(ROOT, 'test/fixtures') },
+    ]);
+    const url = await listen(server);
+    const tab = await browser!.newPage();
+    const log = recordPage(tab);
+    try {
+      const fl = ADAPTERS[ADAPTER].featureLevel;
+      await tab.goto(`${url}/${fl ? `?featureLevel=${fl}` : ''}`);
+      await tab.waitForFunction(() => window.__golden !== undefined, null, { timeout: 150_000, polling: 200 }).catch((e: Error) => {
+        throw new Error(`the late-interaction page did not finish: ${e.message}\n${log.join('\n')}`);
+      });
+      const r = (await tab.evaluate(() => window.__golden)) as GoldenPageResult;
+      for (const c of r.checks) console.log(`[browser] ${c.ok ? 'ok  ' : 'FAIL'} ${c.name} (${c.ms} ms)${c.error ? `: ${c.error}` : ''}`);
+      if (!r.ok) {
+        const failed = r.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.error}`);
+        throw new Error(`in Chromium (${ADAPTER}): ${[r.error, ...failed].filter(Boolean).join('\n')}\n--- page log ---\n${log.join('\n')}`);
+      }
+      expect(r.checks.map((c) => c.name)).toEqual(['colbertv2-tiny', 'pylate-tiny', 'cross-encoder-bert-tiny', 'cross-encoder-xlmr-tiny']);
+    } finally {
+      await tab.close();
+      await closeServer(server);
+    }
+  }, 200_000);
 
 });
 
