@@ -2,7 +2,10 @@
 // (default BAAI/bge-m3 from the Hub; `--model` takes a Hub id or a local folder), prints dense
 // and per-token embedding shapes for four prompts, then ranks documents for a query by BGE-M3's
 // hybrid score (dense cosine, sparse lexical score where the model has it, and MaxSim), every
-// output of a text set coming from one encoder pass (`model.encode`).
+// output of a text set coming from one encoder pass (`model.encode`). A ColBERT / PyLate model
+// (`--model colbert-ir/colbertv2.0`) ranks by MaxSim over query vectors (with the [MASK] query
+// expansion) and document vectors; a cross-encoder (`--model BAAI/bge-reranker-v2-m3`) reranks
+// the documents by its relevance logit.
 //
 // Without Hub access it says so in one line and runs on the bundled bge-m3-tiny fixture.
 
@@ -75,6 +78,8 @@ export async function main(): Promise<void> {
     console.log(`Model: ${name} — ${i.architecture}, ${i.numLayers} layers, hidden ${i.hiddenSize}, max ${i.maxLength} tokens, ${i.dtype}`);
     console.log(`Adapter: ${[i.adapter.vendor, i.adapter.architecture, i.adapter.description].filter(Boolean).join(' / ')}`);
     if (note) console.log(note);
+    if (i.task === 'score') return await rerankDemo(model);
+    if (i.lateInteraction) return await colbertDemo(model);
     const sparse = i.outputs.sparse;
 
     // One encoder pass per text set gives every output (FlagEmbedding's encode(return_dense,
@@ -116,6 +121,31 @@ export async function main(): Promise<void> {
   } finally {
     model.dispose();
   }
+}
+
+/** ColBERT / PyLate: query and documents encoded as their own kinds, ranked by the MaxSim sum. */
+async function colbertDemo(model: Model): Promise<void> {
+  const li = model.info.lateInteraction!;
+  const [q] = await model.embedTokens([QUERY], { kind: 'query' });
+  const d = await model.embedTokens(DOCUMENTS); // kind 'document' (the default)
+  const expansion = q.expansion ? q.expansion.reduce((a, b) => a + b, 0) : 0;
+  console.log(`\nLate interaction (${li.source}): query → [${q.shape.join(', ')}] (${expansion} [MASK] expansion vectors, ${li.attendToExpansionTokens ? '' : 'not '}attended); documents → up to ${li.documentLength} tokens, punctuation removed`);
+  const scores = (await model.maxSimMatrix([q], d))[0]; // sum over query vectors, as ColBERT / PyLate
+  const rows = DOCUMENTS.map((doc, k) => ({ doc, score: scores[k], cpu: maxSim(q, d[k]), tokens: d[k].shape[0] })).sort((a, b) => b.score - a.score);
+  console.log(`\nQuery: ${JSON.stringify(QUERY)}\nranked by MaxSim (sum over ${q.shape[0]} query vectors)`);
+  console.log('rank | maxsim  | doc vectors | document');
+  rows.forEach((r, k) => console.log(`${String(k + 1).padStart(4)} | ${r.score.toFixed(4).padStart(7)} | ${String(r.tokens).padStart(11)} | ${r.doc}`));
+  console.log(`(GPU maxSimMatrix agrees with the CPU MaxSim to ${Math.max(...rows.map((r) => Math.abs(r.score - r.cpu))).toExponential(1)})`);
+}
+
+/** Cross-encoder: every (query, document) pair scored together, best first. */
+async function rerankDemo(model: Model): Promise<void> {
+  const ranked = await model.rerank(QUERY, DOCUMENTS);
+  const probs = await model.score(QUERY, DOCUMENTS, { activation: 'sigmoid' });
+  console.log(`\nCross-encoder (${model.config.architectures[0]}): each (query, document) pair scored together, cut to ${model.info.maxLength} tokens`);
+  console.log(`\nQuery: ${JSON.stringify(QUERY)}\nreranked by logit (sigmoid: CrossEncoder.predict's default)`);
+  console.log('rank | logit   | sigmoid | document');
+  ranked.forEach((r, k) => console.log(`${String(k + 1).padStart(4)} | ${r.score.toFixed(4).padStart(7)} | ${probs[r.index].toFixed(4)}  | ${DOCUMENTS[r.index]}`));
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -1,5 +1,6 @@
 // The main job end to end: `npm run demo`'s program run as a child process, offline (the Hub
-// endpoint is a closed loopback port), so it falls back to the bundled bge-m3-tiny fixture.
+// endpoint is a closed loopback port), so it falls back to the bundled bge-m3-tiny fixture; and
+// with --model on a ColBERT checkpoint and a cross-encoder fixture.
 // Checks every line a user relies on, with shapes taken from the golden data.
 
 import { describe, expect, it } from 'vitest';
@@ -56,5 +57,26 @@ describe('demo (multi-vector retrieval)', () => {
     const table = out.split('\n').filter((l) => /^\s+\d \| /.test(l));
     expect(table.length).toBe(5);
     expect(table.every((l) => l.includes('|   -    |'))).toBe(true);
+  });
+
+  it('a ColBERT checkpoint (--model colbertv2-tiny): query with [MASK] expansion, ranked by MaxSim sum', async () => {
+    const out = await demo(['--model', join(FIXTURES, 'colbertv2-tiny')]);
+    // "What is the capital of France?" is 7 word pieces: [CLS] [Q] 7 [SEP] + 2 [MASK] = 12.
+    expect(out).toContain('Late interaction (colbert): query → [12, 24] (2 [MASK] expansion vectors, not attended)');
+    const table = out.split('\n').filter((l) => /^\s+\d \| /.test(l));
+    expect(table.length).toBe(5);
+    const scores = table.map((l) => Number(l.split('|')[1]));
+    expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+    expect(Number(/agrees with the CPU MaxSim to ([\d.e+-]+)/.exec(out)?.[1])).toBeLessThan(1e-4);
+  });
+
+  it('a cross-encoder (--model cross-encoder-bert-tiny): documents reranked by logit', async () => {
+    const out = await demo(['--model', join(FIXTURES, 'cross-encoder-bert-tiny')]);
+    expect(out).toContain('Cross-encoder (BertForSequenceClassification)');
+    const table = out.split('\n').filter((l) => /^\s+\d \| /.test(l));
+    expect(table.length).toBe(5);
+    const rows = table.map((l) => l.split('|').slice(1, 3).map(Number));
+    expect([...rows.map((r) => r[0])].sort((a, b) => b - a)).toEqual(rows.map((r) => r[0]));
+    rows.forEach(([logit, p]) => expect(Math.abs(p - 1 / (1 + Math.exp(-logit)))).toBeLessThan(1e-4));
   });
 });
