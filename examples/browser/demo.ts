@@ -1,7 +1,9 @@
 // Browser demo script (bundled by examples/browser/serve.mjs against dist/index.browser.js):
 // loads a model from a base URL or a picked folder with a progress bar, scores documents against
 // a query (dense cosine, MaxSim on the GPU, BGE-M3 lexical score) and draws the query-token ×
-// document-token similarity heatmap, marking the document token each query token matched.
+// document-token similarity heatmap, marking the document token each query token matched. A
+// ColBERT / PyLate model encodes the query as a query (its [MASK] expansion rows are drawn
+// apart from the text's own tokens) and ranks by the MaxSim sum; a cross-encoder reranks by logit.
 // `document.body.dataset.state` (idle / loading / loaded / scoring / scored / error) lets the
 // browser test drive the page.
 
@@ -39,12 +41,13 @@ let model: Model | null = null;
 interface Scored {
   index: number;
   text: string;
-  dense: number;
-  maxsim: number;
+  /** Dense cosine; for a cross-encoder, its logit. */
+  dense: number | null;
+  maxsim: number | null;
   lexical: number | null;
-  tokens: TokenEmbeddings;
+  tokens: TokenEmbeddings | null;
 }
-let last: { query: TokenEmbeddings; docs: Scored[]; selected: number } | null = null;
+let last: { query: TokenEmbeddings | null; docs: Scored[]; selected: number; reduce: 'mean' | 'sum' } | null = null;
 
 /** createElement with properties (`style` as CSS text) and children. */
 type Props<K extends keyof HTMLElementTagNameMap> = Omit<Partial<HTMLElementTagNameMap[K]>, 'style'> & { style?: string };
@@ -99,7 +102,11 @@ async function load(source: string | Record<string, Blob>, what: string): Promis
     ui.loadStatus.textContent = `Loaded ${what} in ${((performance.now() - t0) / 1000).toFixed(2)} s.`;
     ui.modelInfo.textContent =
       `${i.architecture}, ${i.numLayers} layers × ${i.hiddenSize} hidden, ${i.numHeads} heads, max ${i.maxLength} tokens, ${i.dtype} weights · ` +
-      `dense ${i.outputs.dense}-d (${i.pooling} pooling), tokens ${i.outputs.tokens}-d (${i.outputs.tokensHead})${i.outputs.sparse ? ', sparse' : ''} · ` +
+      (i.task === 'score'
+        ? `cross-encoder: one logit per (query, document) pair · `
+        : i.lateInteraction
+          ? `late interaction (${i.lateInteraction.source}): tokens ${i.outputs.tokens}-d, queries ${i.lateInteraction.queryLength} tokens with [MASK] expansion, documents up to ${i.lateInteraction.documentLength} · `
+          : `dense ${i.outputs.dense}-d (${i.pooling} pooling), tokens ${i.outputs.tokens}-d (${i.outputs.tokensHead})${i.outputs.sparse ? ', sparse' : ''} · `) +
       `${(model.gpuBytes / 2 ** 20).toFixed(1)} MiB on the GPU`;
     ui.adapter.textContent = `WebGPU: ${[a.vendor, a.architecture, a.description].filter(Boolean).join(' / ') || 'adapter (no info exposed)'}`;
     ui.score.disabled = false;
@@ -144,27 +151,38 @@ async function score(): Promise<void> {
   setState('scoring');
   const t0 = performance.now();
   try {
-    const [qDense] = await m.embed([query]);
-    const dDense = await m.embed(docs);
-    const [qTok] = await m.embedTokens([query]);
-    const dTok = await m.embedTokens(docs);
-    const [maxsim] = await m.maxSimMatrix([qTok], dTok, { reduce: 'mean' });
-    let lexical: number[] | null = null;
-    if (m.info.outputs.sparse) {
-      const [qs] = await m.sparse([query]);
-      lexical = (await m.sparse(docs)).map((d) => lexicalScore(qs, d));
+    let scored: Scored[];
+    let qTok: TokenEmbeddings | null = null;
+    const late = m.info.lateInteraction !== null;
+    if (m.info.task === 'score') {
+      // Cross-encoder: each (query, document) pair runs together; no per-token vectors to draw.
+      const logits = await m.score(query, docs);
+      scored = docs.map((text, index) => ({ index, text, dense: logits[index], maxsim: null, lexical: null, tokens: null }));
+      scored.sort((a, b) => b.dense! - a.dense!);
+    } else {
+      // ColBERT / PyLate: the query as a query ([MASK] expansion), documents as documents.
+      const dDense = late ? null : await m.embed(docs);
+      const qDense = late ? null : (await m.embed([query]))[0];
+      [qTok] = await m.embedTokens([query], { kind: 'query' });
+      const dTok = await m.embedTokens(docs, { kind: 'document' });
+      const [maxsim] = await m.maxSimMatrix([qTok], dTok, { reduce: late ? 'sum' : 'mean' });
+      let lexical: number[] | null = null;
+      if (m.info.outputs.sparse) {
+        const [qs] = await m.sparse([query]);
+        lexical = (await m.sparse(docs)).map((d) => lexicalScore(qs, d));
+      }
+      scored = docs.map((text, index) => ({
+        index,
+        text,
+        dense: qDense && dDense ? dot(qDense, dDense[index]) : null,
+        maxsim: maxsim[index],
+        lexical: lexical ? lexical[index] : null,
+        tokens: dTok[index],
+      }));
+      scored.sort((a, b) => b.maxsim! - a.maxsim!);
     }
     const ms = performance.now() - t0;
-    const scored: Scored[] = docs.map((text, index) => ({
-      index,
-      text,
-      dense: dot(qDense, dDense[index]),
-      maxsim: maxsim[index],
-      lexical: lexical ? lexical[index] : null,
-      tokens: dTok[index],
-    }));
-    scored.sort((a, b) => b.maxsim - a.maxsim);
-    last = { query: qTok, docs: scored, selected: scored[0].index };
+    last = { query: qTok, docs: scored, selected: scored[0].index, reduce: late ? 'sum' : 'mean' };
     ui.timing.textContent = `${docs.length} documents scored in ${ms.toFixed(0)} ms`;
     ui.scoreStatus.textContent = '';
     renderRanking();
@@ -191,18 +209,22 @@ function renderRanking(): void {
   if (!last) return;
   const { docs } = last;
   const maxOf = (f: (d: Scored) => number) => Math.max(...docs.map(f), 1e-9);
-  const md = maxOf((d) => d.dense), mm = maxOf((d) => d.maxsim), ml = maxOf((d) => d.lexical ?? 0);
+  const md = maxOf((d) => Math.abs(d.dense ?? 0)), mm = maxOf((d) => d.maxsim ?? 0), ml = maxOf((d) => d.lexical ?? 0);
   const hasLex = docs[0].lexical !== null;
-  const head = el('tr', {}, el('th', {}, '#'), el('th', {}, 'document'), el('th', {}, 'dense cosine'), el('th', {}, 'MaxSim (mean)'));
+  const hasDense = docs[0].dense !== null, hasMaxSim = docs[0].maxsim !== null;
+  const cross = model?.info.task === 'score';
+  const head = el('tr', {}, el('th', {}, '#'), el('th', {}, 'document'));
+  if (hasDense) head.append(el('th', {}, cross ? 'cross-encoder logit' : 'dense cosine'));
+  if (hasMaxSim) head.append(el('th', {}, `MaxSim (${last.reduce})`));
   if (hasLex) head.append(el('th', {}, 'lexical'));
   const table = el('table', {}, el('thead', {}, head));
   const body = el('tbody');
   docs.forEach((d, rank) => {
     const tr = el('tr', { className: `doc${d.index === last!.selected ? ' selected' : ''}`, title: d.text },
       el('td', { className: 'rank' }, String(rank + 1)),
-      el('td', { className: 'text' }, d.text),
-      el('td', { className: 'num' }, bar(d.dense, md, 'alt')),
-      el('td', { className: 'num' }, bar(d.maxsim, mm)));
+      el('td', { className: 'text' }, d.text));
+    if (hasDense) tr.append(el('td', { className: 'num' }, bar(d.dense!, md, 'alt')));
+    if (hasMaxSim) tr.append(el('td', { className: 'num' }, bar(d.maxsim!, mm)));
     if (hasLex) tr.append(el('td', { className: 'num' }, bar(d.lexical ?? 0, ml, 'lex')));
     tr.dataset.index = String(d.index);
     tr.addEventListener('click', () => {
@@ -228,10 +250,18 @@ function ramp(t: number): string {
 
 function renderHeatmap(): void {
   if (!last) return;
-  const doc = last.docs.find((d) => d.index === last!.selected)!;
+  const found = last.docs.find((d) => d.index === last!.selected)!;
+  if (!last.query || !found.tokens) {
+    ui.heatmap.replaceChildren(el('p', { className: 'hm-title' }, 'A cross-encoder reads each (query, document) pair as one input: there are no per-token vectors to draw.'));
+    return;
+  }
+  const doc = { ...found, tokens: found.tokens };
   const q = last.query;
   const { best, scores, sim } = maxSimAlignment(q, doc.tokens);
   const nq = q.shape[0], nd = doc.tokens.shape[0];
+  // ColBERT query expansion rows ([MASK] padding), drawn apart from the text's own tokens.
+  const exp = (i: number) => q.expansion?.[i] === 1;
+  const nExp = q.expansion ? q.expansion.reduce((a, b) => a + b, 0) : 0;
   let lo = Infinity, hi = -Infinity;
   for (const s of sim) {
     lo = Math.min(lo, s);
@@ -250,11 +280,12 @@ function renderHeatmap(): void {
   }
   grid.append(el('div'));
   for (let i = 0; i < nq; i++) {
-    grid.append(el('div', { className: 'rowlab', title: `query token ${i}: id ${q.tokenIds[i]}` }, tokenLabel(q.tokenIds[i])));
+    const rowTitle = exp(i) ? `query expansion token ${i} ([MASK] padding): id ${q.tokenIds[i]}` : `query token ${i}: id ${q.tokenIds[i]}`;
+    grid.append(el('div', { className: `rowlab${exp(i) ? ' expansion' : ''}`, title: rowTitle }, tokenLabel(q.tokenIds[i])));
     for (let j = 0; j < nd; j++) {
       const s = sim[i * nd + j];
       const t = (s - lo) / span;
-      const cell = el('div', { className: `cell${best[i] === j ? ' best' : ''}`, title: `${tokenLabel(q.tokenIds[i])} · ${tokenLabel(doc.tokens.tokenIds[j])} = ${s.toFixed(4)}` });
+      const cell = el('div', { className: `cell${best[i] === j ? ' best' : ''}${exp(i) && j === 0 ? ' expansion' : ''}`, title: `${tokenLabel(q.tokenIds[i])} · ${tokenLabel(doc.tokens.tokenIds[j])} = ${s.toFixed(4)}` });
       cell.style.background = ramp(t);
       cell.style.color = t > 0.55 ? '#fff' : '#1d2330';
       if (showNumbers) cell.textContent = s.toFixed(2).replace(/^(-?)0\./, '$1.');
@@ -263,8 +294,9 @@ function renderHeatmap(): void {
     grid.append(el('div', { className: 'match' }, '→ ', el('b', {}, best[i] >= 0 ? tokenLabel(doc.tokens.tokenIds[best[i]]) : '—'), ` ${scores[i].toFixed(3)}`));
   }
 
-  const mean = scores.reduce((a, b) => a + b, 0) / Math.max(nq, 1);
-  const title = el('p', { className: 'hm-title' }, 'Document: ', el('b', {}, `“${doc.text}”`), ` · MaxSim = mean of the ${nq} row maxima = ${mean.toFixed(4)}`);
+  const sum = scores.reduce((a, b) => a + b, 0);
+  const total = last.reduce === 'sum' ? sum : sum / Math.max(nq, 1);
+  const title = el('p', { className: 'hm-title' }, 'Document: ', el('b', {}, `“${doc.text}”`), ` · MaxSim = ${last.reduce} of the ${nq} row maxima = ${total.toFixed(4)}`);
   const legend = el('div', { className: 'legend' },
     el('span', {}, lo.toFixed(2)),
     el('div', { className: 'ramp', style: `background: linear-gradient(to right, ${[0, 0.33, 0.67, 1].map(ramp).join(', ')})` }),
@@ -272,6 +304,7 @@ function renderHeatmap(): void {
     el('span', { style: 'width: 18px' }),
     el('div', { className: 'swatch' }),
     el('span', {}, 'best document token for the query token (its MaxSim term)'));
+  if (nExp > 0) legend.append(el('span', { style: 'width: 18px' }), el('div', { className: 'exp' }), el('span', {}, `${nExp} [MASK] query expansion tokens${model?.info.lateInteraction?.attendToExpansionTokens ? '' : ' (not attended to)'}`));
   ui.heatmap.replaceChildren(title, el('div', { className: 'hm-wrap' }, grid), legend);
 }
 

@@ -225,4 +225,44 @@ describe(`browser demo (headless Chromium, ${SELECTED[0]} adapter)`, () => {
       await demo.close();
     }
   }, 120_000);
+
+  it('runs the demo page on a ColBERT checkpoint: [MASK] expansion rows drawn apart, MaxSim sum; saved as test-results/demo-heatmap-colbert.png', async () => {
+    const demo = await startDemo();
+    const tab = await browser!.newPage({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+    const log = recordPage(tab);
+    const waitState = async (want: string) => {
+      await tab.waitForFunction((w) => ['error', w].includes(document.body.dataset.state ?? ''), want, { timeout: 60_000, polling: 100 });
+      if ((await tab.evaluate(() => document.body.dataset.state)) === 'error') {
+        const msg = await tab.evaluate(() => Array.from(document.querySelectorAll('.status.error')).map((e) => e.textContent).join('\n'));
+        throw new Error(`demo page error while waiting for "${want}": ${msg}\n${log.join('\n')}`);
+      }
+    };
+    try {
+      const fl = ADAPTERS[ADAPTER].featureLevel;
+      if (fl) await tab.addInitScript(() => {
+        const gpu = navigator.gpu;
+        const orig = gpu.requestAdapter.bind(gpu);
+        gpu.requestAdapter = (o?: GPURequestAdapterOptions) => orig({ ...o, featureLevel: 'compatibility' } as GPURequestAdapterOptions);
+      });
+      await tab.goto(`${demo.url}/`);
+      await tab.fill('#url', '/fixtures/colbertv2-tiny/');
+      await tab.click('#load-url');
+      await waitState('loaded');
+      await tab.fill('#query', 'What is the capital of France?');
+      await tab.click('#score');
+      await waitState('scored');
+      expect(await tab.locator('#ranking tr.doc').count()).toBe(5);
+      expect(await tab.locator('#ranking th').allTextContents()).toEqual(['#', 'document', 'MaxSim (sum)']);
+      // 12 query rows: [CLS] [Q] 7 word pieces [SEP] and 2 [MASK] expansion rows, marked apart.
+      expect(await tab.locator('#heatmap .rowlab').count()).toBe(12);
+      expect(await tab.locator('#heatmap .rowlab.expansion').allTextContents()).toEqual(['[MASK]', '[MASK]']);
+      expect(await tab.textContent('#heatmap .legend')).toContain('2 [MASK] query expansion tokens (not attended to)');
+      expect(await tab.textContent('#heatmap .hm-title')).toMatch(/MaxSim = sum of the 12 row maxima/);
+      mkdirSync(join(ROOT, 'test-results'), { recursive: true });
+      await tab.screenshot({ path: join(ROOT as string, 'test-results', 'demo-heatmap-colbert.png'), fullPage: true });
+    } finally {
+      await tab.close();
+      await demo.close();
+    }
+  }, 120_000);
 });
