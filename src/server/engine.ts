@@ -37,14 +37,14 @@ export interface ServerEngine {
 
 /** Wraps a loaded Model (its `encode` runs dense, sparse and token outputs in one forward). */
 export function engineFromModel(model: Model): ServerEngine {
-  // Cross-encoder models (info.task === 'score') add `score`; until then no Model has it.
-  const m = model as Model & { score?: ServerEngine['score']; info: ModelInfo & { task?: string } };
+  // Every Model has a `score` method, but only a cross-encoder (info.task === 'score') can run it.
+  const m = model;
   return {
     info: m.info,
     vocabSize: m.config.vocabSize,
     tokenize: (texts) => m.tokenizer.encodeUntruncated(texts),
     encode: (inputs, opts) => m.encode(inputs, opts),
-    score: typeof m.score === 'function' ? m.score.bind(m) : undefined,
+    score: m.info.task === 'score' ? m.score.bind(m) : undefined,
     dispose: () => m.dispose(),
   };
 }
