@@ -1,14 +1,15 @@
 // The main job (`npm run demo`): vLLM's multi_vector_retrieval.py in TypeScript. Loads a model
 // (default BAAI/bge-m3 from the Hub; `--model` takes a Hub id or a local folder), prints dense
-// and per-token embedding shapes for four prompts, then ranks documents for a query by MaxSim,
-// dense cosine and (where the model has it) sparse lexical score.
+// and per-token embedding shapes for four prompts, then ranks documents for a query by BGE-M3's
+// hybrid score (dense cosine, sparse lexical score where the model has it, and MaxSim), every
+// output of a text set coming from one encoder pass (`model.encode`).
 //
 // Without Hub access it says so in one line and runs on the bundled bge-m3-tiny fixture.
 
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dot, isHubId, lexicalScore, loadModel, maxSim, type Model } from '../src/index.node.js';
+import { BGE_M3_WEIGHTS, dot, hybridScore, isHubId, lexicalScore, loadModel, maxSim, type EncodeResult, type Model } from '../src/index.node.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'bge-m3-tiny');
@@ -44,15 +45,23 @@ function progressBar(): (p: { file: string; loaded: number; total: number; fileI
   };
 }
 
-async function open(source: string): Promise<{ model: Model; note: string | null }> {
-  if (!isHubId(source) || existsSync(source)) return { model: await loadModel(source), note: null };
+interface Opened {
+  model: Model;
+  /** What really runs: the Hub id or folder, or the bundled fixture after a fallback. */
+  name: string;
+  note: string | null;
+}
+
+async function open(source: string): Promise<Opened> {
+  if (!isHubId(source) || existsSync(source)) return { model: await loadModel(source), name: source, note: null };
   try {
-    return { model: await loadModel(source, { download: { onProgress: progressBar() } }), note: null };
+    return { model: await loadModel(source, { download: { onProgress: progressBar() } }), name: source, note: null };
   } catch (e) {
     const why = (e as Error).message.split('\n')[0];
     console.log(`Hub unavailable for ${source} (${why}); running on the bundled test/fixtures/bge-m3-tiny instead.`);
     return {
       model: await loadModel(FIXTURE),
+      name: `test/fixtures/bge-m3-tiny (bundled fixture, random weights; ${source} was requested)`,
       note: 'NOTICE: bge-m3-tiny has random weights: its rankings and scores are meaningless, only the pipeline is real.',
     };
   }
@@ -60,44 +69,49 @@ async function open(source: string): Promise<{ model: Model; note: string | null
 
 export async function main(): Promise<void> {
   const source = arg('--model') ?? 'BAAI/bge-m3';
-  const { model, note } = await open(source);
+  const { model, name, note } = await open(source);
   try {
     const i = model.info;
-    console.log(`Model: ${source} — ${i.architecture}, ${i.numLayers} layers, hidden ${i.hiddenSize}, max ${i.maxLength} tokens, ${i.dtype}`);
+    console.log(`Model: ${name} — ${i.architecture}, ${i.numLayers} layers, hidden ${i.hiddenSize}, max ${i.maxLength} tokens, ${i.dtype}`);
     console.log(`Adapter: ${[i.adapter.vendor, i.adapter.architecture, i.adapter.description].filter(Boolean).join(' / ')}`);
     if (note) console.log(note);
+    const sparse = i.outputs.sparse;
 
+    // One encoder pass per text set gives every output (FlagEmbedding's encode(return_dense,
+    // return_sparse, return_colbert_vecs)).
+    const prompts = await model.encode(PROMPTS, { dense: true, tokens: true, sparse });
     console.log('\nDense embeddings (one vector per prompt):');
-    const dense = await model.embed(PROMPTS);
-    PROMPTS.forEach((p, k) => console.log(`  ${JSON.stringify(p)}: dim ${dense[k].length}`));
-
+    PROMPTS.forEach((p, k) => console.log(`  ${JSON.stringify(p)}: dim ${prompts.dense![k].length}`));
     console.log('\nMulti-vector embeddings (one vector per token):');
-    const tokens = await model.embedTokens(PROMPTS);
-    PROMPTS.forEach((p, k) => console.log(`  ${JSON.stringify(p)}: [${tokens[k].shape.join(', ')}]`));
+    PROMPTS.forEach((p, k) => console.log(`  ${JSON.stringify(p)}: [${prompts.tokens![k].shape.join(', ')}]`));
 
-    const [qDense] = await model.embed([QUERY]);
-    const dDense = await model.embed(DOCUMENTS);
-    const [qTok] = await model.embedTokens([QUERY]);
-    const dTok = await model.embedTokens(DOCUMENTS);
-    const sparse = i.outputs.sparse ? await model.sparse([QUERY, ...DOCUMENTS]) : null;
-    const gpuScores = (await model.maxSimMatrix([qTok], dTok, { reduce: 'sum' }))[0];
+    const q = await model.encode([QUERY], { dense: true, tokens: true, sparse });
+    const d = await model.encode(DOCUMENTS, { dense: true, tokens: true, sparse });
+    console.log(`\nOne forward per text set: the prompts, the query and the ${DOCUMENTS.length} documents each ran the encoder once for dense${sparse ? ', sparse' : ''} and multi-vector outputs.`);
+    const part = (o: EncodeResult, k: number) => ({ dense: o.dense![k], tokens: o.tokens![k], sparse: o.sparse?.[k] });
+    // BGE-M3's model card weights; without a sparse head its weight is 0.
+    const weights: [number, number, number] = [BGE_M3_WEIGHTS[0], sparse ? BGE_M3_WEIGHTS[1] : 0, BGE_M3_WEIGHTS[2]];
+    const gpuScores = (await model.maxSimMatrix(q.tokens!, d.tokens!, { reduce: 'mean' }))[0];
 
     const rows = DOCUMENTS.map((doc, k) => ({
       doc,
-      maxsim: maxSim(qTok, dTok[k], { reduce: 'sum' }),
+      hybrid: hybridScore(part(q, 0), part(d, k), weights),
+      colbert: maxSim(q.tokens![0], d.tokens![k], { reduce: 'mean' }),
       gpu: gpuScores[k],
-      dense: dot(qDense, dDense[k]),
-      sparse: sparse ? lexicalScore(sparse[0], sparse[k + 1]) : null,
-    })).sort((a, b) => b.maxsim - a.maxsim);
+      dense: dot(q.dense![0], d.dense![k]),
+      sparse: sparse ? lexicalScore(q.sparse![0], d.sparse![k]) : null,
+    })).sort((a, b) => b.hybrid - a.hybrid);
 
-    console.log(`\nQuery: ${JSON.stringify(QUERY)}   (ranked by MaxSim, sum over ${qTok.shape[0]} query tokens)`);
-    console.log(`rank | maxsim   | dense  | sparse | document`);
+    const [wd, ws, wc] = weights;
+    console.log(`\nQuery: ${JSON.stringify(QUERY)}`);
+    console.log(`ranked by hybrid = (${wd}·dense + ${ws}·sparse + ${wc}·colbert) / ${wd + ws + wc} (FlagEmbedding's compute_score; colbert = MaxSim mean over ${q.tokens![0].shape[0]} query vectors)`);
+    console.log(`rank | hybrid  | colbert | dense  | sparse | document`);
     rows.forEach((r, k) =>
       console.log(
-        `${String(k + 1).padStart(4)} | ${r.maxsim.toFixed(4).padStart(8)} | ${r.dense.toFixed(4)} | ${r.sparse === null ? '  -   ' : r.sparse.toFixed(4)} | ${r.doc}`,
+        `${String(k + 1).padStart(4)} | ${r.hybrid.toFixed(4).padStart(7)} | ${r.colbert.toFixed(4).padStart(7)} | ${r.dense.toFixed(4)} | ${r.sparse === null ? '  -   ' : r.sparse.toFixed(4)} | ${r.doc}`,
       ),
     );
-    const worst = Math.max(...rows.map((r) => Math.abs(r.maxsim - r.gpu)));
+    const worst = Math.max(...rows.map((r) => Math.abs(r.colbert - r.gpu)));
     console.log(`(GPU maxSimMatrix agrees with the CPU MaxSim to ${worst.toExponential(1)})`);
   } finally {
     model.dispose();

@@ -2,8 +2,8 @@
 // index.node.ts and index.browser.ts add `loadModel`, differing only in how they get a
 // GPUDevice and read files.
 
-export { maxSim, maxSimAlignment, lexicalScore, dot, type TokenVectors } from './embed/scoring.js';
-export { Model, loadModelFromFiles, type LoadOptions, type ModelInfo, type TokenEmbeddings, type HiddenStates } from './embed/model.js';
+export { maxSim, maxSimAlignment, lexicalScore, dot, hybridScore, BGE_M3_WEIGHTS, type TokenVectors, type HybridParts } from './embed/scoring.js';
+export { Model, loadModelFromFiles, type LoadOptions, type ModelInfo, type TokenEmbeddings, type HiddenStates, type EncodeInput, type EncodeOptions, type EncodeResult } from './embed/model.js';
 export { urlFiles, mapFiles, type ModelFiles } from './io/sources.js';
 export { ModelFileError } from './io/errors.js';
 export { DeviceLostError, NO_ADAPTER_HELP, type Gpu } from './gpu/device.js';

@@ -1,7 +1,8 @@
 // One forward = one command encoder and one submit: upload the packed batch (ids, positions,
-// sequence offsets), replay the recorded calls (encoder → head → pooling → normalize), copy the
-// one output to a staging buffer, map it. Activations live in an arena sized for the largest
-// batch seen; recorded call lists ("plans") are cached per batch shape and output kind.
+// token types, sequence offsets), replay the recorded calls (encoder once, then every requested
+// head: pooling + Dense + normalize, the multi-vector head, the sparse head), copy the requested
+// outputs into one staging buffer, map it. Activations live in an arena sized for the largest
+// batch seen; recorded call lists ("plans") are cached per batch shape and output request.
 
 import type { Gpu } from '../gpu/device.js';
 import { BufferUsage } from '../gpu/flags.js';
@@ -9,21 +10,30 @@ import { encodeCalls, type KernelCall } from '../gpu/pipelines.js';
 import { releaseCalls } from '../gpu/calls.js';
 import { l2normalize } from '../kernels/normalize.js';
 import { pool } from '../kernels/pool.js';
-import { linearCall, type BatchBuffers, type BatchShape, type BertModel, type Linear } from '../models/bert.js';
+import type { BatchBuffers, BatchShape, Encoder, Pooling } from '../models/architecture.js';
 import type { DenseHead } from '../models/heads.js';
+import { linearCall, type Linear } from '../models/layers.js';
 import type { PackedBatch } from './batching.js';
 
-export type OutputKind = 'hidden' | 'dense' | 'tokens' | 'sparse';
-
-export interface OutputOptions {
-  /** dense / tokens: L2-normalize rows. */
-  normalize: boolean;
-  /** dense: keep the first `dims` features (before normalizing). */
-  dims: number;
+/** Which outputs one forward produces; every requested head shares the encoder's one pass. */
+export interface OutputRequest {
+  /** The last hidden state (N, C). */
+  hidden?: boolean;
+  /** Pooling + Dense heads (B, width); `dims` keeps the first features before normalizing. */
+  dense?: { normalize: boolean; dims: number };
+  /** Multi-vector head (or the hidden state) per token (N, D). */
+  tokens?: { normalize: boolean };
+  /** BGE-M3 relu(sparse_linear(h)) per token (N, 1). */
+  sparse?: boolean;
 }
 
+export type OutputName = 'hidden' | 'dense' | 'tokens' | 'sparse';
+
+/** Each requested output, row-major, with its row width. */
+export type ForwardOutputs = Partial<Record<OutputName, { data: Float32Array; cols: number }>>;
+
 export interface Heads {
-  pooling: 'cls' | 'mean' | 'last';
+  pooling: Pooling;
   dense: DenseHead[];
   colbert: Linear | null;
   sparse: Linear | null;
@@ -34,16 +44,15 @@ interface Arena extends BatchBuffers {
   pooled2: GPUBuffer; // (B, max dense width)
   tok: GPUBuffer; // (N, token dim)
   tok2: GPUBuffer; // (N, token dim)
+  sparseOut: GPUBuffer; // (N, 1)
   tokens: number;
   seqCap: number;
 }
 
 interface Plan {
   calls: KernelCall[];
-  output: GPUBuffer;
-  /** Floats per row of the output, and rows (N for token outputs, B for dense). */
-  cols: number;
-  rows: number;
+  /** Each output: the buffer it ends in, its rows and floats per row. */
+  outputs: { name: OutputName; buffer: GPUBuffer; rows: number; cols: number }[];
 }
 
 const MAX_PLANS = 16;
@@ -56,42 +65,54 @@ export class Forward {
 
   constructor(
     private gpu: Gpu,
-    private bert: BertModel,
+    private encoder: Encoder,
     private heads: Heads,
   ) {
-    const C = bert.config.hiddenSize;
+    const C = encoder.config.hiddenSize;
     this.denseDim = heads.dense.length ? heads.dense[heads.dense.length - 1].linear.outFeatures : C;
     this.tokenDim = heads.colbert ? heads.colbert.outFeatures : C;
   }
 
   /** Largest packed batch (in tokens) whose biggest activation fits one storage binding. */
-  static tokenLimit(gpu: Gpu, bert: BertModel, heads: Heads): number {
-    const c = bert.config;
-    const widest = Math.max(3 * c.hiddenSize, c.intermediateSize, heads.colbert?.outFeatures ?? 0);
+  static tokenLimit(gpu: Gpu, encoder: Encoder, heads: Heads): number {
+    const widest = Math.max(encoder.config.hiddenSize, ...Object.values(encoder.scratch()), heads.colbert?.outFeatures ?? 0);
     return Math.floor(gpu.limits.maxStorageBufferBindingSize / (4 * widest));
   }
 
-  /** Runs one packed batch and returns the requested output, (rows, cols) row-major. */
-  async run(batch: PackedBatch, kind: OutputKind, opts: OutputOptions): Promise<{ data: Float32Array; cols: number }> {
+  /** Runs one packed batch and returns every requested output, (rows, cols) row-major. */
+  async run(batch: PackedBatch, req: OutputRequest): Promise<ForwardOutputs> {
     const gpu = this.gpu;
     gpu.checkAlive();
     const arena = this.ensureArena(batch.N, batch.B);
-    const plan = this.plan(arena, { N: batch.N, B: batch.B, maxLen: batch.maxLen }, kind, opts);
+    const plan = this.plan(arena, { N: batch.N, B: batch.B, maxLen: batch.maxLen }, req);
     gpu.upload(arena.ids, batch.ids);
     gpu.upload(arena.posIds, batch.posIds);
+    gpu.upload(arena.typeIds, batch.typeIds);
     gpu.upload(arena.seqs, batch.seqs);
-    const bytes = plan.rows * plan.cols * 4;
-    const staging = gpu.createBuffer('output', bytes, BufferUsage.MAP_READ | BufferUsage.COPY_DST);
+    const sizes = plan.outputs.map((o) => o.rows * o.cols * 4);
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const staging = gpu.createBuffer('output', Math.max(4, total), BufferUsage.MAP_READ | BufferUsage.COPY_DST);
     try {
-      const enc = gpu.device.createCommandEncoder({ label: `forward ${kind}` });
-      encodeCalls(enc, plan.calls, `forward ${kind}`);
-      enc.copyBufferToBuffer(plan.output, 0, staging, 0, Math.ceil(bytes / 4) * 4);
+      const label = `forward ${plan.outputs.map((o) => o.name).join('+')}`;
+      const enc = gpu.device.createCommandEncoder({ label });
+      encodeCalls(enc, plan.calls, label);
+      let offset = 0;
+      plan.outputs.forEach((o, k) => {
+        if (sizes[k] > 0) enc.copyBufferToBuffer(o.buffer, 0, staging, offset, sizes[k]);
+        offset += sizes[k];
+      });
       gpu.device.queue.submit([enc.finish()]);
       await gpu.mapOrLost(staging);
       gpu.checkErrors();
-      const data = new Float32Array(staging.getMappedRange(0, bytes).slice(0));
+      const all = new Float32Array(staging.getMappedRange(0, Math.max(4, total)).slice(0));
       staging.unmap();
-      return { data, cols: plan.cols };
+      const out: ForwardOutputs = {};
+      offset = 0;
+      plan.outputs.forEach((o, k) => {
+        out[o.name] = { data: all.subarray(offset / 4, (offset + sizes[k]) / 4), cols: o.cols };
+        offset += sizes[k];
+      });
+      return out;
     } finally {
       gpu.destroyBuffer(staging);
     }
@@ -103,24 +124,26 @@ export class Forward {
     this.releaseArena();
     const tokens = Math.max(N, Math.ceil(N / 256) * 256, a?.tokens ?? 0);
     const seqCap = Math.max(B, Math.ceil(B / 16) * 16, a?.seqCap ?? 0);
-    const c = this.bert.config;
-    const C = c.hiddenSize;
+    const C = this.encoder.config.hiddenSize;
     const denseW = Math.max(C, ...this.heads.dense.map((d) => d.linear.outFeatures));
     const tokW = Math.max(C, this.tokenDim);
     const s = (label: string, floats: number) => this.gpu.storage(label, floats * 4);
+    const scratch: Record<string, GPUBuffer> = {};
+    for (const [name, width] of Object.entries(this.encoder.scratch())) scratch[name] = s(name, tokens * width);
     this.arena = {
-      ids: s('ids', tokens), posIds: s('posIds', tokens), seqs: s('seqs', 2 * seqCap),
-      h: s('h', tokens * C), a: s('a', tokens * C), tmp: s('tmp', tokens * C), ctx: s('ctx', tokens * C),
-      qkv: s('qkv', tokens * 3 * C), inter: s('inter', tokens * c.intermediateSize),
+      ids: s('ids', tokens), posIds: s('posIds', tokens), typeIds: s('typeIds', tokens), seqs: s('seqs', 2 * seqCap),
+      h: s('h', tokens * C), scratch,
       pooled: s('pooled', seqCap * denseW), pooled2: s('pooled2', seqCap * denseW),
-      tok: s('tok', tokens * tokW), tok2: s('tok2', tokens * tokW),
+      tok: s('tok', tokens * tokW), tok2: s('tok2', tokens * tokW), sparseOut: s('sparse', tokens),
       tokens, seqCap,
     };
     return this.arena;
   }
 
-  private plan(arena: Arena, s: BatchShape, kind: OutputKind, o: OutputOptions): Plan {
-    const key = `${kind}|N=${s.N},B=${s.B},T=${s.maxLen},norm=${o.normalize ? 1 : 0},dims=${o.dims}`;
+  private plan(arena: Arena, s: BatchShape, req: OutputRequest): Plan {
+    const key =
+      `N=${s.N},B=${s.B},T=${s.maxLen}|hidden=${+!!req.hidden}|sparse=${+!!req.sparse}` +
+      `|dense=${req.dense ? `${+req.dense.normalize}:${req.dense.dims}` : '-'}|tokens=${req.tokens ? +req.tokens.normalize : '-'}`;
     const hit = this.plans.get(key);
     if (hit) {
       this.plans.delete(key);
@@ -128,12 +151,11 @@ export class Forward {
       return hit;
     }
     const gpu = this.gpu;
-    const C = this.bert.config.hiddenSize;
-    const calls = this.bert.forward(gpu, arena, s);
-    let plan: Plan;
-    if (kind === 'hidden') {
-      plan = { calls, output: arena.h, cols: C, rows: s.N };
-    } else if (kind === 'dense') {
+    const C = this.encoder.config.hiddenSize;
+    const calls = this.encoder.forward(gpu, arena, s);
+    const outputs: Plan['outputs'] = [];
+    if (req.hidden) outputs.push({ name: 'hidden', buffer: arena.h, rows: s.N, cols: C });
+    if (req.dense) {
       calls.push(pool(gpu, { hidden: arena.h, seqs: arena.seqs, out: arena.pooled, B: s.B, C, mode: this.heads.pooling })); // (B, C)
       let x = arena.pooled, y = arena.pooled2, width = C;
       for (const d of this.heads.dense) {
@@ -141,29 +163,32 @@ export class Forward {
         [x, y] = [y, x];
         width = d.linear.outFeatures;
       }
-      if (o.normalize) {
-        calls.push(l2normalize(gpu, { x, y, rows: s.B, C: width, dims: o.dims })); // (B, dims)
-        plan = { calls, output: y, cols: o.dims, rows: s.B };
+      if (req.dense.normalize) {
+        calls.push(l2normalize(gpu, { x, y, rows: s.B, C: width, dims: req.dense.dims })); // (B, dims)
+        outputs.push({ name: 'dense', buffer: y, rows: s.B, cols: req.dense.dims });
       } else {
-        plan = { calls, output: x, cols: width, rows: s.B };
+        outputs.push({ name: 'dense', buffer: x, rows: s.B, cols: width });
       }
-    } else if (kind === 'tokens') {
+    }
+    if (req.tokens) {
       let x = arena.h;
       if (this.heads.colbert) {
         calls.push(linearCall(gpu, this.heads.colbert, arena.h, arena.tok, s.N)); // (N, D)
         x = arena.tok;
       }
       const D = this.tokenDim;
-      if (o.normalize) {
-        calls.push(l2normalize(gpu, { x, y: arena.tok2, rows: s.N, C: D, dims: D }));
+      if (req.tokens.normalize) {
+        calls.push(l2normalize(gpu, { x, y: arena.tok2, rows: s.N, C: D, dims: D })); // (N, D)
         x = arena.tok2;
       }
-      plan = { calls, output: x, cols: D, rows: s.N };
-    } else {
-      if (!this.heads.sparse) throw new Error('this model has no sparse head');
-      calls.push(linearCall(gpu, this.heads.sparse, arena.h, arena.tok, s.N, 'relu')); // (N, 1)
-      plan = { calls, output: arena.tok, cols: 1, rows: s.N };
+      outputs.push({ name: 'tokens', buffer: x, rows: s.N, cols: D });
     }
+    if (req.sparse) {
+      if (!this.heads.sparse) throw new Error('this model has no sparse head');
+      calls.push(linearCall(gpu, this.heads.sparse, arena.h, arena.sparseOut, s.N, 'relu')); // (N, 1)
+      outputs.push({ name: 'sparse', buffer: arena.sparseOut, rows: s.N, cols: 1 });
+    }
+    const plan: Plan = { calls, outputs };
     this.plans.set(key, plan);
     if (this.plans.size > MAX_PLANS) {
       const oldest = this.plans.keys().next().value as string;
@@ -176,8 +201,10 @@ export class Forward {
   private releaseArena(): void {
     for (const p of this.plans.values()) releaseCalls(this.gpu, p.calls);
     this.plans.clear();
-    if (!this.arena) return;
-    for (const [k, v] of Object.entries(this.arena)) if (typeof v === 'object' && k !== 'tokens') this.gpu.destroyBuffer(v as GPUBuffer);
+    const a = this.arena;
+    if (!a) return;
+    const { scratch, tokens: _t, seqCap: _s, ...named } = a;
+    for (const b of [...Object.values(named), ...Object.values(scratch)]) this.gpu.destroyBuffer(b);
     this.arena = null;
   }
 

@@ -7,12 +7,13 @@ import { ModelFileError } from '../io/errors.js';
 import { listCheckpointTensors } from '../io/safetensors.js';
 import { subFiles, type ModelFiles } from '../io/sources.js';
 import { loadTokenizer, type EncoderTokenizer } from '../io/tokenizer.js';
-import { BertModel } from '../models/bert.js';
+import type { Encoder } from '../models/architecture.js';
+import { architectureFor } from '../models/registry.js';
 import { parseConfig, readPipelineConfig, type EncoderConfig, type PipelineConfig } from '../models/config.js';
 import { loadDenseHeads, loadTorchLinear } from '../models/heads.js';
 import { WeightStore, type WeightDtype } from '../models/weights.js';
 import { packBatches, type PackedBatch } from './batching.js';
-import { Forward, type Heads, type OutputKind, type OutputOptions } from './forward.js';
+import { Forward, type ForwardOutputs, type Heads, type OutputRequest } from './forward.js';
 import { maxSimMatrixGpu } from './scoring.js';
 
 export interface LoadOptions {
@@ -52,6 +53,30 @@ export interface HiddenStates {
   shape: [number, number];
 }
 
+/** One input to `encode`: a text, or token ids used as given (special tokens included). */
+export type EncodeInput = string | number[];
+
+export interface EncodeOptions {
+  /** One vector per input (pooling + Dense, as embed). Default: true when no output is named. */
+  dense?: boolean;
+  /** BGE-M3 lexical weights (as sparse). */
+  sparse?: boolean;
+  /** One vector per token (as embedTokens). */
+  tokens?: boolean;
+  /** L2-normalize dense and token vectors (default: the pipeline's Normalize for dense, true for tokens). */
+  normalize?: boolean;
+  /** Dense: keep the first N features before normalizing (matryoshka). */
+  dimensions?: number;
+}
+
+export interface EncodeResult {
+  dense?: Float32Array[];
+  sparse?: Record<string, number>[];
+  tokens?: TokenEmbeddings[];
+  /** Tokens each input ran as (after truncation, special tokens included). */
+  tokenCounts: number[];
+}
+
 /** Checks the texts argument: an array of strings (a TypeError names the first offender). */
 export function checkTexts(texts: unknown, method: string): string[] {
   if (!Array.isArray(texts)) throw new TypeError(`${method}(texts): expected an array of strings, got ${texts === null ? 'null' : typeof texts}`);
@@ -70,7 +95,7 @@ export class Model {
     readonly config: EncoderConfig,
     readonly pipeline: PipelineConfig,
     readonly tokenizer: EncoderTokenizer,
-    private bert: BertModel,
+    private encoder: Encoder,
     private heads: Heads,
     private forward: Forward,
     private owned: GPUBuffer[],
@@ -87,63 +112,87 @@ export class Model {
     return this.tokenizer.encode(checkTexts(texts, 'tokenize'));
   }
 
+  /**
+   * Every requested output of every input from ONE encoder pass per packed batch (FlagEmbedding's
+   * `encode(return_dense, return_sparse, return_colbert_vecs)`): results equal embed / sparse /
+   * embedTokens called one by one.
+   */
+  async encode(inputs: EncodeInput[], opts: EncodeOptions = {}): Promise<EncodeResult> {
+    const ids = this.inputIds(inputs, 'encode');
+    const want = { dense: opts.dense ?? !(opts.sparse || opts.tokens), sparse: !!opts.sparse, tokens: !!opts.tokens };
+    const req: OutputRequest = {};
+    let dims = 0;
+    if (want.dense) {
+      const width = this.forward.denseDim;
+      dims = opts.dimensions ?? width;
+      if (!Number.isInteger(dims) || dims < 1 || dims > width) {
+        throw new RangeError(`dimensions must be an integer in 1..${width}, got ${opts.dimensions}`);
+      }
+      req.dense = { normalize: opts.normalize ?? this.pipeline.normalize, dims };
+    }
+    if (want.tokens) req.tokens = { normalize: opts.normalize ?? true };
+    if (want.sparse) {
+      if (!this.heads.sparse) throw new Error('sparse: this model has no sparse head (sparse_linear.pt); only BGE-M3-style models have lexical weights');
+      req.sparse = true;
+    }
+    const n = ids.length;
+    const out: EncodeResult = { tokenCounts: ids.map((x) => x.length) };
+    if (want.dense) out.dense = new Array<Float32Array>(n);
+    if (want.tokens) out.tokens = new Array<TokenEmbeddings>(n);
+    if (want.sparse) out.sparse = new Array<Record<string, number>>(n);
+    const drop = this.heads.colbert ? 1 : 0; // the multi-vector head drops CLS (FlagEmbedding)
+    const D = this.forward.tokenDim;
+    await this.runBatches(ids, req, (batch, res) => {
+      let start = 0;
+      batch.order.forEach((i, b) => {
+        const T = batch.lens[b];
+        if (out.dense && res.dense) out.dense[i] = res.dense.data.slice(b * res.dense.cols, b * res.dense.cols + dims);
+        if (out.tokens && res.tokens) {
+          out.tokens[i] = {
+            data: res.tokens.data.slice((start + drop) * D, (start + T) * D),
+            shape: [T - drop, D],
+            tokenIds: Int32Array.from(ids[i].slice(drop)),
+          };
+        }
+        if (out.sparse && res.sparse) out.sparse[i] = this.lexicalWeights(res.sparse.data.subarray(start, start + T), ids[i]);
+        start += T;
+      });
+    });
+    return out;
+  }
+
   /** One vector per text: pooling (+ Dense) as the model's sentence-transformers files say. */
   async embed(texts: string[], opts: { normalize?: boolean; dimensions?: number } = {}): Promise<Float32Array[]> {
     checkTexts(texts, 'embed');
-    const width = this.forward.denseDim;
-    const dims = opts.dimensions ?? width;
-    if (!Number.isInteger(dims) || dims < 1 || dims > width) {
-      throw new RangeError(`embed: dimensions must be an integer in 1..${width}, got ${opts.dimensions}`);
-    }
-    const normalize = opts.normalize ?? this.pipeline.normalize;
-    const ids = this.tokenizer.encode(texts);
-    const results = new Array<Float32Array>(texts.length);
-    await this.runBatches(ids, 'dense', { normalize, dims }, (batch, data, cols) => {
-      batch.order.forEach((i, b) => (results[i] = data.slice(b * cols, b * cols + dims)));
-    });
-    return results;
+    return (await this.encode(texts, { dense: true, normalize: opts.normalize, dimensions: opts.dimensions })).dense!;
   }
 
   /** One vector per token (ColBERT head if present, else the last hidden state), L2-normalized by default. */
   async embedTokens(texts: string[], opts: { normalize?: boolean } = {}): Promise<TokenEmbeddings[]> {
     checkTexts(texts, 'embedTokens');
-    const normalize = opts.normalize ?? true;
-    const drop = this.heads.colbert ? 1 : 0; // the multi-vector head drops CLS (FlagEmbedding)
-    const D = this.forward.tokenDim;
-    return this.runTokens(texts, 'tokens', { normalize, dims: D }, (rows, ids) => ({
-      data: rows.slice(drop * D),
-      shape: [ids.length - drop, D] as [number, number],
-      tokenIds: Int32Array.from(ids.slice(drop)),
-    }));
+    return (await this.encode(texts, { dense: false, tokens: true, normalize: opts.normalize ?? true })).tokens!;
   }
 
   /** BGE-M3 lexical weights, as FlagEmbedding returns them ({ "token id": weight }). */
   async sparse(texts: string[]): Promise<Record<string, number>[]> {
     checkTexts(texts, 'sparse');
-    if (!this.heads.sparse) {
-      throw new Error('sparse(): this model has no sparse head (sparse_linear.pt); only BGE-M3-style models have lexical weights');
-    }
-    const sp = this.tokenizer.specialIds;
-    const skip = new Set([sp.cls, sp.eos, sp.pad, sp.unk].filter((x): x is number => x !== null));
-    return this.runTokens(texts, 'sparse', { normalize: false, dims: 1 }, (w, ids) => {
-      const out: Record<string, number> = {};
-      ids.forEach((id, t) => {
-        if (skip.has(id) || !(w[t] > 0)) return;
-        const k = String(id);
-        if (!(k in out) || w[t] > out[k]) out[k] = w[t];
-      });
-      return out;
-    });
+    return (await this.encode(texts, { dense: false, sparse: true })).sparse!;
   }
 
-  /** The raw last_hidden_state of every token, specials included. */
-  async hiddenStates(texts: string[]): Promise<HiddenStates[]> {
-    checkTexts(texts, 'hiddenStates');
+  /** The raw last_hidden_state of every token, specials included (texts or token ids, as encode). */
+  async hiddenStates(inputs: EncodeInput[]): Promise<HiddenStates[]> {
+    const ids = this.inputIds(inputs, 'hiddenStates');
     const C = this.config.hiddenSize;
-    return this.runTokens(texts, 'hidden', { normalize: false, dims: C }, (rows, ids) => ({
-      data: rows,
-      shape: [ids.length, C] as [number, number],
-    }));
+    const results = new Array<HiddenStates>(ids.length);
+    await this.runBatches(ids, { hidden: true }, (batch, res) => {
+      let start = 0;
+      batch.order.forEach((i, b) => {
+        const T = batch.lens[b];
+        results[i] = { data: res.hidden!.data.slice(start * C, (start + T) * C), shape: [T, C] };
+        start += T;
+      });
+    });
+    return results;
   }
 
   /**
@@ -173,22 +222,45 @@ export class Model {
     return run;
   }
 
-  /** Runs texts through packed forwards; `take` turns one text's rows into its result. */
-  private async runTokens<T>(texts: string[], kind: OutputKind, o: OutputOptions, take: (rows: Float32Array, ids: number[]) => T): Promise<T[]> {
-    const ids = this.tokenizer.encode(texts);
-    const results = new Array<T>(texts.length);
-    await this.runBatches(ids, kind, o, (batch, data, cols) => {
-      let start = 0;
-      batch.order.forEach((i, b) => {
-        const T = batch.lens[b];
-        results[i] = take(data.slice(start * cols, (start + T) * cols), ids[i]);
-        start += T;
-      });
+  /** Token ids of each input: texts through the tokenizer, id lists checked and truncated the same way. */
+  private inputIds(inputs: unknown, method: string): number[][] {
+    if (!Array.isArray(inputs)) throw new TypeError(`${method}(inputs): expected an array of strings or token-id arrays, got ${inputs === null ? 'null' : typeof inputs}`);
+    const vocab = this.config.vocabSize;
+    const max = this.tokenizer.maxLen;
+    const texts: string[] = [];
+    const at: number[] = [];
+    const ids: number[][] = inputs.map((x: unknown, i) => {
+      if (typeof x === 'string') {
+        texts.push(x);
+        at.push(i);
+        return [];
+      }
+      if (!Array.isArray(x) || x.length === 0) {
+        throw new TypeError(`${method}(inputs): inputs[${i}] must be a string or a non-empty array of token ids, got ${x === null ? 'null' : Array.isArray(x) ? 'an empty array' : typeof x}`);
+      }
+      const bad = x.findIndex((t) => !Number.isInteger(t) || t < 0 || t >= vocab);
+      if (bad >= 0) throw new RangeError(`${method}(inputs): inputs[${i}][${bad}] = ${String(x[bad])} is not a token id of this model (0..${vocab - 1})`);
+      // Truncated as texts are: the first max − 1 ids and the final one.
+      return x.length > max ? [...x.slice(0, max - 1), x[x.length - 1]] : [...x];
     });
-    return results;
+    this.tokenizer.encode(texts).forEach((t, k) => (ids[at[k]] = t));
+    return ids;
   }
 
-  private async runBatches(ids: number[][], kind: OutputKind, o: OutputOptions, each: (batch: PackedBatch, data: Float32Array, cols: number) => void): Promise<void> {
+  /** FlagEmbedding's lexical weights of one sequence: the max weight per id, specials and zeros dropped. */
+  private lexicalWeights(w: Float32Array, ids: number[]): Record<string, number> {
+    const sp = this.tokenizer.specialIds;
+    const skip = new Set([sp.cls, sp.eos, sp.pad, sp.unk].filter((x): x is number => x !== null));
+    const out: Record<string, number> = {};
+    ids.forEach((id, t) => {
+      if (skip.has(id) || !(w[t] > 0)) return;
+      const k = String(id);
+      if (!(k in out) || w[t] > out[k]) out[k] = w[t];
+    });
+    return out;
+  }
+
+  private async runBatches(ids: number[][], req: OutputRequest, each: (batch: PackedBatch, res: ForwardOutputs) => void): Promise<void> {
     if (ids.length === 0) return;
     const longest = Math.max(...ids.map((x) => x.length));
     if (longest > this.tokenBudget) {
@@ -197,10 +269,10 @@ export class Model {
           `maxStorageBufferBindingSize ${this.gpu.limits.maxStorageBufferBindingSize} bytes); shorten the text`,
       );
     }
-    const batches = packBatches(ids, this.tokenBudget, (T) => this.bert.positionIds(T));
+    const batches = packBatches(ids, this.tokenBudget, (T) => this.encoder.positionIds(T));
     for (const batch of batches) {
-      const { data, cols } = await this.enqueue(() => this.forward.run(batch, kind, o));
-      each(batch, data, cols);
+      const res = await this.enqueue(() => this.forward.run(batch, req));
+      each(batch, res);
     }
   }
 }
@@ -219,10 +291,14 @@ export async function loadModelFromFiles(files: ModelFiles, gpu: Gpu, opts: Load
   const config = parseConfig(await main.json('config.json'), main.origin);
   const tokenizer = await loadTokenizer(main, config, pipeline.maxSeqLength);
   const tensors = await listCheckpointTensors(main);
-  const store = new WeightStore(gpu, main, tensors, dtype, undefined, opts.onProgress);
+  const arch = architectureFor(config);
+  const store = new WeightStore(gpu, main, tensors, dtype, { probe: arch.probeKey, prefixes: arch.prefixes, ignored: arch.ignoredKeys }, opts.onProgress);
   const owned: GPUBuffer[] = [];
   try {
-    const bert = await BertModel.load(store, config);
+    if (!arch.poolings.includes(pipeline.pooling)) {
+      throw new ModelFileError(`${config.family} models support pooling ${arch.poolings.join(', ')}, not "${pipeline.pooling}"`, '1_Pooling/config.json');
+    }
+    const encoder = await arch.load(store, config);
     const unused = store.unusedKeys();
     if (unused.length) log(`unused checkpoint keys: ${unused.join(', ')}`);
     const ignored = store.ignoredKeys();
@@ -239,9 +315,9 @@ export async function loadModelFromFiles(files: ModelFiles, gpu: Gpu, opts: Load
     opts.onProgress?.({ loaded: store.totalBytes, total: store.totalBytes });
     // Tokens per forward: what the user allows (at least one max-length text), capped by what one
     // storage binding holds. A text longer than that cap is refused when it is embedded.
-    const limit = Forward.tokenLimit(gpu, bert, heads);
+    const limit = Forward.tokenLimit(gpu, encoder, heads);
     const tokenBudget = Math.min(limit, Math.max(opts.maxBatchTokens ?? 8192, tokenizer.maxLen));
-    const forward = new Forward(gpu, bert, heads);
+    const forward = new Forward(gpu, encoder, heads);
     const info: ModelInfo = {
       architecture: config.family,
       hiddenSize: C,
@@ -254,7 +330,7 @@ export async function loadModelFromFiles(files: ModelFiles, gpu: Gpu, opts: Load
       outputs: { dense: forward.denseDim, tokens: forward.tokenDim, tokensHead: heads.colbert ? 'colbert' : 'hidden', sparse: heads.sparse !== null },
       adapter: gpu.adapter,
     };
-    return new Model(gpu, config, pipeline, tokenizer, bert, heads, forward, owned, tokenBudget, info);
+    return new Model(gpu, config, pipeline, tokenizer, encoder, heads, forward, owned, tokenBudget, info);
   } catch (e) {
     store.destroy();
     for (const b of owned) gpu.destroyBuffer(b);

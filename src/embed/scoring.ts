@@ -67,6 +67,40 @@ export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return s;
 }
 
+/** One input's outputs as `encode` returns them (any subset). */
+export interface HybridParts {
+  dense?: ArrayLike<number>;
+  sparse?: Record<string, number>;
+  tokens?: TokenVectors;
+}
+
+/** BGE-M3's model-card weights for [dense, sparse, colbert]. */
+export const BGE_M3_WEIGHTS: readonly [number, number, number] = [0.4, 0.2, 0.4];
+
+/**
+ * FlagEmbedding's hybrid score (BGEM3FlagModel.compute_score, mode "colbert+sparse+dense"):
+ * (w_dense·dense + w_sparse·sparse + w_colbert·colbert) / (w_dense + w_sparse + w_colbert), where
+ * dense is the dot product, sparse the lexical matching score and colbert the MaxSim mean
+ * (colbert_score). A part whose weight is 0 is not needed.
+ */
+export function hybridScore(query: HybridParts, doc: HybridParts, weights: readonly [number, number, number] = BGE_M3_WEIGHTS): number {
+  const [wd, ws, wc] = weights;
+  if (![wd, ws, wc].every((w) => Number.isFinite(w) && w >= 0) || wd + ws + wc <= 0) {
+    throw new RangeError(`hybridScore: weights must be three non-negative numbers with a positive sum, got [${weights.join(', ')}]`);
+  }
+  const need = (part: keyof HybridParts, w: number) => {
+    if (w > 0 && (query[part] === undefined || doc[part] === undefined)) {
+      throw new TypeError(`hybridScore: weight ${w} on "${part}" but the query or document has no ${part} output; encode with { ${part}: true } or give it weight 0`);
+    }
+    return w > 0;
+  };
+  let s = 0;
+  if (need('dense', wd)) s += wd * dot(query.dense!, doc.dense!);
+  if (need('sparse', ws)) s += ws * lexicalScore(query.sparse!, doc.sparse!);
+  if (need('tokens', wc)) s += wc * maxSim(query.tokens!, doc.tokens!, { reduce: 'mean' });
+  return s / (wd + ws + wc);
+}
+
 function packVectors(items: TokenVectors[], D: number, what: string): { data: Float32Array; seqs: Uint32Array } {
   const total = items.reduce((a, t) => a + t.shape[0], 0);
   const data = new Float32Array(Math.max(total * D, 4));

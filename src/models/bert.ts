@@ -8,66 +8,10 @@ import type { Gpu } from '../gpu/device.js';
 import type { KernelCall } from '../gpu/pipelines.js';
 import { attention } from '../kernels/attention.js';
 import { embeddingsSum, gatherRows } from '../kernels/embeddings.js';
-import { layernorm } from '../kernels/layernorm.js';
-import { matmul, type Activation } from '../kernels/matmul.js';
+import type { Architecture, BatchBuffers, BatchShape, Encoder } from './architecture.js';
 import type { EncoderConfig } from './config.js';
+import { layerNormCall, linearCall, loadLayerNorm, loadLinear, loadStackedLinear, type LayerNorm, type Linear } from './layers.js';
 import type { GpuWeight, WeightStore } from './weights.js';
-
-/** nn.Linear: weight (out, in) in the checkpoint's layout, bias (out) kept f32. */
-export interface Linear {
-  weight: GpuWeight;
-  bias: GpuWeight | null;
-  inFeatures: number;
-  outFeatures: number;
-}
-
-export async function loadLinear(store: WeightStore, prefix: string, inF: number, outF: number, bias = true): Promise<Linear> {
-  return {
-    weight: await store.upload(`${prefix}.weight`, [outF, inF]),
-    bias: bias ? await store.upload(`${prefix}.bias`, [outF], 'f32') : null,
-    inFeatures: inF,
-    outFeatures: outF,
-  };
-}
-
-/** Records y = act(x · Wᵀ + b) for M rows. */
-export function linearCall(gpu: Gpu, lin: Linear, x: GPUBuffer, y: GPUBuffer, M: number, act: Activation = 'none'): KernelCall {
-  return matmul(gpu, {
-    x, y, M, N: lin.outFeatures, K: lin.inFeatures, act,
-    w: lin.weight.chunks[0].buffer,
-    b: lin.bias ? lin.bias.chunks[0].buffer : null,
-    wDtype: lin.weight.dtype,
-  });
-}
-
-/** nn.LayerNorm: weight (gamma) and bias (beta), f32. */
-export interface LayerNorm {
-  weight: GpuWeight;
-  bias: GpuWeight;
-}
-
-async function loadLayerNorm(store: WeightStore, prefix: string, C: number): Promise<LayerNorm> {
-  return { weight: await store.upload(`${prefix}.weight`, [C], 'f32'), bias: await store.upload(`${prefix}.bias`, [C], 'f32') };
-}
-
-/** The buffers one packed batch runs in (see embed/forward.ts for their sizes). */
-export interface BatchBuffers {
-  ids: GPUBuffer; // u32 (N)
-  posIds: GPUBuffer; // u32 (N)
-  seqs: GPUBuffer; // u32 (B, 2): start, len
-  h: GPUBuffer; // (N, C) hidden state in and out of every layer
-  a: GPUBuffer; // (N, C) attention block output (after its LayerNorm)
-  tmp: GPUBuffer; // (N, C) projection outputs before the residual LayerNorm
-  ctx: GPUBuffer; // (N, C) attention context
-  qkv: GPUBuffer; // (N, 3C)
-  inter: GPUBuffer; // (N, I)
-}
-
-export interface BatchShape {
-  N: number; // total tokens
-  B: number; // sequences
-  maxLen: number; // longest sequence
-}
 
 export class BertEmbeddings {
   constructor(
@@ -75,7 +19,6 @@ export class BertEmbeddings {
     readonly position_embeddings: GpuWeight,
     readonly token_type_embeddings: GpuWeight,
     readonly LayerNorm: LayerNorm,
-    private eps: number,
   ) {}
 
   static async load(store: WeightStore, cfg: EncoderConfig): Promise<BertEmbeddings> {
@@ -84,8 +27,7 @@ export class BertEmbeddings {
       await store.upload('embeddings.word_embeddings.weight', [cfg.vocabSize, C]),
       await store.upload('embeddings.position_embeddings.weight', [cfg.maxPositions, C]),
       await store.upload('embeddings.token_type_embeddings.weight', [cfg.typeVocabSize, C]),
-      await loadLayerNorm(store, 'embeddings.LayerNorm', C),
-      cfg.layerNormEps,
+      await loadLayerNorm(store, 'embeddings.LayerNorm', C, cfg.layerNormEps),
     );
   }
 
@@ -93,12 +35,13 @@ export class BertEmbeddings {
   forward(gpu: Gpu, buf: BatchBuffers, s: BatchShape): KernelCall[] {
     const C = this.LayerNorm.weight.shape[0];
     const w = this.word_embeddings;
+    const tmp = buf.scratch.tmp;
     const calls = w.chunks.map((ch) =>
-      gatherRows(gpu, { table: ch.buffer, ids: buf.ids, out: buf.tmp, N: s.N, C, rowStart: ch.rowStart, rowCount: ch.rowCount, wDtype: w.dtype }),
+      gatherRows(gpu, { table: ch.buffer, ids: buf.ids, out: tmp, N: s.N, C, rowStart: ch.rowStart, rowCount: ch.rowCount, wDtype: w.dtype }),
     );
     calls.push(
       embeddingsSum(gpu, {
-        words: buf.tmp, posIds: buf.posIds, out: buf.h, N: s.N, C, eps: this.eps,
+        words: tmp, posIds: buf.posIds, out: buf.h, N: s.N, C, eps: this.LayerNorm.eps,
         posTable: this.position_embeddings.chunks[0].buffer,
         typeTable: this.token_type_embeddings.chunks[0].buffer,
         gamma: this.LayerNorm.weight.chunks[0].buffer,
@@ -124,22 +67,16 @@ export class BertLayer {
   ) {}
 
   static async load(store: WeightStore, cfg: EncoderConfig, i: number): Promise<BertLayer> {
-    const C = cfg.hiddenSize, I = cfg.intermediateSize;
+    const C = cfg.hiddenSize, I = cfg.intermediateSize, eps = cfg.layerNormEps;
     const p = `encoder.layer.${i}`;
-    const names = ['query', 'key', 'value'].map((n) => `${p}.attention.self.${n}`);
-    const qkv: Linear = {
-      weight: await store.uploadStacked(names.map((n) => `${n}.weight`), [[C, C], [C, C], [C, C]]),
-      bias: await store.uploadStacked(names.map((n) => `${n}.bias`), [[C], [C], [C]], 'f32'),
-      inFeatures: C,
-      outFeatures: 3 * C,
-    };
+    const qkv = await loadStackedLinear(store, ['query', 'key', 'value'].map((n) => `${p}.attention.self.${n}`), C, [C, C, C]);
     return new BertLayer(
       {
         self: { qkv },
-        output: { dense: await loadLinear(store, `${p}.attention.output.dense`, C, C), LayerNorm: await loadLayerNorm(store, `${p}.attention.output.LayerNorm`, C) },
+        output: { dense: await loadLinear(store, `${p}.attention.output.dense`, C, C), LayerNorm: await loadLayerNorm(store, `${p}.attention.output.LayerNorm`, C, eps) },
       },
       { dense: await loadLinear(store, `${p}.intermediate.dense`, C, I) },
-      { dense: await loadLinear(store, `${p}.output.dense`, I, C), LayerNorm: await loadLayerNorm(store, `${p}.output.LayerNorm`, C) },
+      { dense: await loadLinear(store, `${p}.output.dense`, I, C), LayerNorm: await loadLayerNorm(store, `${p}.output.LayerNorm`, C, eps) },
       cfg,
     );
   }
@@ -147,22 +84,20 @@ export class BertLayer {
   /** h → a = LN(h + Attn(h)) → h = LN(a + W2·act(W1·a)). Post-norm, as in BERT. */
   forward(gpu: Gpu, buf: BatchBuffers, s: BatchShape): KernelCall[] {
     const { N } = s;
-    const C = this.cfg.hiddenSize, eps = this.cfg.layerNormEps;
-    const ln = (x: GPUBuffer, residual: GPUBuffer, w: LayerNorm, y: GPUBuffer) =>
-      layernorm(gpu, { x, residual, y, rows: N, C, eps, gamma: w.weight.chunks[0].buffer, beta: w.bias.chunks[0].buffer });
+    const { qkv, ctx, tmp, a, inter } = buf.scratch;
     return [
-      linearCall(gpu, this.attention.self.qkv, buf.h, buf.qkv, N), // (N, 3C)
-      attention(gpu, { qkv: buf.qkv, out: buf.ctx, seqs: buf.seqs, N, B: s.B, maxLen: s.maxLen, NH: this.cfg.numHeads, HD: this.cfg.headDim }), // (N, C)
-      linearCall(gpu, this.attention.output.dense, buf.ctx, buf.tmp, N), // (N, C)
-      ln(buf.tmp, buf.h, this.attention.output.LayerNorm, buf.a),
-      linearCall(gpu, this.intermediate.dense, buf.a, buf.inter, N, this.cfg.hiddenAct), // (N, I)
-      linearCall(gpu, this.output.dense, buf.inter, buf.tmp, N), // (N, C)
-      ln(buf.tmp, buf.a, this.output.LayerNorm, buf.h),
+      linearCall(gpu, this.attention.self.qkv, buf.h, qkv, N), // (N, 3C)
+      attention(gpu, { qkv, out: ctx, seqs: buf.seqs, N, B: s.B, maxLen: s.maxLen, NH: this.cfg.numHeads, HD: this.cfg.headDim }), // (N, C)
+      linearCall(gpu, this.attention.output.dense, ctx, tmp, N), // (N, C)
+      layerNormCall(gpu, this.attention.output.LayerNorm, tmp, buf.h, a, N), // (N, C)
+      linearCall(gpu, this.intermediate.dense, a, inter, N, this.cfg.hiddenAct), // (N, I)
+      linearCall(gpu, this.output.dense, inter, tmp, N), // (N, C)
+      layerNormCall(gpu, this.output.LayerNorm, tmp, a, buf.h, N), // (N, C)
     ];
   }
 }
 
-export class BertModel {
+export class BertModel implements Encoder {
   constructor(
     readonly config: EncoderConfig,
     readonly embeddings: BertEmbeddings,
@@ -174,6 +109,11 @@ export class BertModel {
     const layer: BertLayer[] = [];
     for (let i = 0; i < cfg.numLayers; i++) layer.push(await BertLayer.load(store, cfg, i));
     return new BertModel(cfg, embeddings, { layer });
+  }
+
+  scratch(): Record<string, number> {
+    const C = this.config.hiddenSize;
+    return { a: C, tmp: C, ctx: C, qkv: 3 * C, inter: this.config.intermediateSize };
   }
 
   /** Records embeddings and every layer; the last hidden state ends in buf.h (N, C). */
@@ -188,3 +128,14 @@ export class BertModel {
     return Array.from({ length: T }, (_, i) => i + this.config.positionOffset);
   }
 }
+
+/** BERT and XLM-R as the registry sees them. */
+export const BERT: Architecture = {
+  families: ['bert', 'xlm-roberta'],
+  probeKey: 'embeddings.word_embeddings.weight',
+  prefixes: ['', 'bert.', 'roberta.', 'model.'],
+  // Integer buffers and heads that checkpoints carry but encoders never read.
+  ignoredKeys: [/^embeddings\.position_ids$/, /^pooler\./, /^lm_head\./, /^cls\./],
+  poolings: ['cls', 'mean', 'last'],
+  load: (store, cfg) => BertModel.load(store, cfg),
+};

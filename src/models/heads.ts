@@ -9,7 +9,7 @@ import { readSafetensorsHeader } from '../io/safetensors.js';
 import type { ModelFiles } from '../io/sources.js';
 import { readTorchStateDict, type TorchTensor } from '../io/torch-zip.js';
 import type { DenseLayer } from './config.js';
-import type { Linear } from './bert.js';
+import type { Linear } from './layers.js';
 import { WeightStore, type GpuWeight, type WeightDtype } from './weights.js';
 
 export interface DenseHead {
@@ -54,7 +54,7 @@ export async function loadDenseHeads(gpu: Gpu, files: ModelFiles, layers: DenseL
     const bin = `${d.dir}/pytorch_model.bin`;
     let linear: Linear;
     if (await files.has(st)) {
-      const store = new WeightStore(gpu, files, await readSafetensorsHeader(files, st), dtype, 'linear.weight');
+      const store = new WeightStore(gpu, files, await readSafetensorsHeader(files, st), dtype, { probe: 'linear.weight' });
       try {
         linear = {
           weight: await store.upload('linear.weight', [d.outFeatures, d.inFeatures]),

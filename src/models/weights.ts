@@ -19,14 +19,20 @@ export interface GpuWeight {
   chunks: { buffer: GPUBuffer; rowStart: number; rowCount: number }[];
 }
 
-/** Integer buffers and heads that checkpoints carry but encoders never read. */
-const IGNORED = [/^embeddings\.position_ids$/, /^pooler\./, /^lm_head\./, /^cls\./];
+/** How a store finds its keys: a key every checkpoint has, the prefixes to try, keys to ignore. */
+export interface KeyScheme {
+  probe: string;
+  prefixes?: readonly string[];
+  /** Keys (after the prefix) that are present but deliberately not loaded. */
+  ignored?: readonly RegExp[];
+}
 
 /** Bytes read from the file per upload step: bounds host memory while streaming. */
 const SLICE_BYTES = 32 << 20;
 
 export class WeightStore {
   readonly prefix: string;
+  private ignored: readonly RegExp[];
   private used = new Set<string>();
   /** Every GPU buffer uploaded through this store (freed by the model's dispose). */
   readonly buffers: GPUBuffer[] = [];
@@ -36,10 +42,12 @@ export class WeightStore {
     private files: ModelFiles,
     private tensors: Map<string, TensorEntry>,
     private dtype: WeightDtype,
-    probe = 'embeddings.word_embeddings.weight',
+    keys: KeyScheme,
     private onProgress?: (p: { loaded: number; total: number }) => void,
   ) {
-    const prefixes = ['', 'bert.', 'roberta.', 'model.'];
+    const probe = keys.probe;
+    const prefixes = keys.prefixes ?? [''];
+    const IGNORED = (this.ignored = keys.ignored ?? []);
     const found = prefixes.find((p) => tensors.has(p + probe));
     if (found === undefined) {
       throw new ModelFileError(
@@ -127,13 +135,13 @@ export class WeightStore {
   /** Keys neither used nor known-ignorable: the caller logs them (debug), never fails on them. */
   unusedKeys(): string[] {
     return [...this.tensors.keys()].filter(
-      (k) => !this.used.has(k) && !IGNORED.some((re) => re.test(k.slice(this.prefix.length))),
+      (k) => !this.used.has(k) && !this.ignored.some((re) => re.test(k.slice(this.prefix.length))),
     );
   }
 
   /** Keys that are present but deliberately ignored (stale buffers, pooler). */
   ignoredKeys(): string[] {
-    return [...this.tensors.keys()].filter((k) => !this.used.has(k) && IGNORED.some((re) => re.test(k.slice(this.prefix.length))));
+    return [...this.tensors.keys()].filter((k) => !this.used.has(k) && this.ignored.some((re) => re.test(k.slice(this.prefix.length))));
   }
 
   destroy(): void {
