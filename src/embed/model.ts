@@ -39,6 +39,8 @@ export interface ModelInfo {
   normalize: boolean;
   dtype: WeightDtype;
   outputs: { dense: number; tokens: number; tokensHead: 'colbert' | 'hidden'; sparse: boolean };
+  /** The model's named prompts (config_sentence_transformers.json), usable as `{ prompt: name }`. */
+  prompts: Record<string, string>;
   adapter: Gpu['adapter'];
 }
 
@@ -67,6 +69,13 @@ export interface EncodeOptions {
   normalize?: boolean;
   /** Dense: keep the first N features before normalizing (matryoshka). */
   dimensions?: number;
+  /**
+   * Text prepended to every text input, as sentence-transformers does (`prompt + text`): the name
+   * of one of the model's prompts (config_sentence_transformers.json `prompts`, e.g. 'query'), or
+   * the literal text. Default: the model's `default_prompt_name` prompt if it has one; '' for none.
+   * Token-id inputs are used as given.
+   */
+  prompt?: string;
 }
 
 export interface EncodeResult {
@@ -118,7 +127,8 @@ export class Model {
    * embedTokens called one by one.
    */
   async encode(inputs: EncodeInput[], opts: EncodeOptions = {}): Promise<EncodeResult> {
-    const ids = this.inputIds(inputs, 'encode');
+    const prompt = this.promptText(opts.prompt);
+    const ids = this.inputIds(prompt && Array.isArray(inputs) ? inputs.map((x) => (typeof x === 'string' ? prompt + x : x)) : inputs, 'encode');
     const want = { dense: opts.dense ?? !(opts.sparse || opts.tokens), sparse: !!opts.sparse, tokens: !!opts.tokens };
     const req: OutputRequest = {};
     let dims = 0;
@@ -162,15 +172,15 @@ export class Model {
   }
 
   /** One vector per text: pooling (+ Dense) as the model's sentence-transformers files say. */
-  async embed(texts: string[], opts: { normalize?: boolean; dimensions?: number } = {}): Promise<Float32Array[]> {
+  async embed(texts: string[], opts: { normalize?: boolean; dimensions?: number; prompt?: string } = {}): Promise<Float32Array[]> {
     checkTexts(texts, 'embed');
-    return (await this.encode(texts, { dense: true, normalize: opts.normalize, dimensions: opts.dimensions })).dense!;
+    return (await this.encode(texts, { dense: true, normalize: opts.normalize, dimensions: opts.dimensions, prompt: opts.prompt })).dense!;
   }
 
   /** One vector per token (ColBERT head if present, else the last hidden state), L2-normalized by default. */
-  async embedTokens(texts: string[], opts: { normalize?: boolean } = {}): Promise<TokenEmbeddings[]> {
+  async embedTokens(texts: string[], opts: { normalize?: boolean; prompt?: string } = {}): Promise<TokenEmbeddings[]> {
     checkTexts(texts, 'embedTokens');
-    return (await this.encode(texts, { dense: false, tokens: true, normalize: opts.normalize ?? true })).tokens!;
+    return (await this.encode(texts, { dense: false, tokens: true, normalize: opts.normalize ?? true, prompt: opts.prompt })).tokens!;
   }
 
   /** BGE-M3 lexical weights, as FlagEmbedding returns them ({ "token id": weight }). */
@@ -220,6 +230,14 @@ export class Model {
     });
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** The text a `prompt` option stands for: a prompt name of the model, else the literal text. */
+  private promptText(prompt: unknown): string {
+    const prompts = this.pipeline.prompts ?? {};
+    if (prompt === undefined) return this.pipeline.defaultPromptName ? prompts[this.pipeline.defaultPromptName] : '';
+    if (typeof prompt !== 'string') throw new TypeError(`prompt must be a string (a prompt name or the text to prepend), got ${prompt === null ? 'null' : typeof prompt}`);
+    return Object.hasOwn(prompts, prompt) ? prompts[prompt] : prompt;
   }
 
   /** Token ids of each input: texts through the tokenizer, id lists checked and truncated the same way. */
@@ -328,6 +346,7 @@ export async function loadModelFromFiles(files: ModelFiles, gpu: Gpu, opts: Load
       normalize: pipeline.normalize,
       dtype,
       outputs: { dense: forward.denseDim, tokens: forward.tokenDim, tokensHead: heads.colbert ? 'colbert' : 'hidden', sparse: heads.sparse !== null },
+      prompts: { ...(pipeline.prompts ?? {}) },
       adapter: gpu.adapter,
     };
     return new Model(gpu, config, pipeline, tokenizer, encoder, heads, forward, owned, tokenBudget, info);
