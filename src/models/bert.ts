@@ -46,7 +46,7 @@ export class BertEmbeddings {
         posTable: this.position_embeddings.chunks[0].buffer,
         typeTable: this.token_type_embeddings.chunks[0].buffer,
         gamma: this.LayerNorm.weight.chunks[0].buffer,
-        beta: this.LayerNorm.bias.chunks[0].buffer,
+        beta: this.LayerNorm.bias!.chunks[0].buffer, // BERT always has the bias
         wDtype: this.position_embeddings.dtype,
       }),
     );
