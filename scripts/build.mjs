@@ -1,4 +1,5 @@
 // Builds the package (`npm run build`): dist/index.node.js (Node, ESM, dependencies external),
+// dist/cli/{serve,weights}.js (the `webgpu-embed` command's entries),
 // dist/index.browser.js (browser, ESM, self-contained: @huggingface/tokenizers bundled, shaders
 // inlined through the generated src/gpu/shaders.gen.ts) and dist/types/ (declarations, tsc).
 // The browser bundle is checked after every build: it must import nothing at run time (so no
@@ -95,6 +96,25 @@ export async function bundleNode({ outfile = join(DIST, 'index.node.js') } = {})
   return { metafile: result.metafile };
 }
 
+/** The command-line entries (src/cli/serve.ts, weights.ts) into dist/cli/ for `bin/webgpu-embed.mjs`. */
+export async function bundleCli() {
+  const result = await esbuild({
+    absWorkingDir: ROOT,
+    entryPoints: ['serve', 'weights'].map((n) => join(ROOT, 'src', 'cli', `${n}.ts`)),
+    outdir: join(DIST, 'cli'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    sourcemap: 'linked',
+    metafile: true,
+    logLevel: 'silent',
+  });
+  const inputs = Object.keys(result.metafile.inputs).filter((p) => p.includes('node_modules/'));
+  if (inputs.length) throw new Error(`the CLI bundle should leave packages external but contains ${inputs.join(', ')}`);
+}
+
 /** Declarations into dist/types with `tsc -p tsconfig.json`. */
 export function buildTypes() {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
@@ -145,10 +165,11 @@ export async function build() {
   mkdirSync(DIST, { recursive: true });
   const t0 = Date.now();
   await bundleNode();
+  await bundleCli();
   const { code } = await bundleBrowser({ outfile: join(DIST, 'index.browser.js'), sourcemap: true });
   buildTypes();
   const rel = (p) => relative(ROOT, p);
-  console.log(`built ${rel(join(DIST, 'index.node.js'))}, ${rel(join(DIST, 'index.browser.js'))} (${(code.length / 1024).toFixed(0)} KiB, browser-safe), ${rel(join(DIST, 'types'))}/ in ${Date.now() - t0} ms`);
+  console.log(`built ${rel(join(DIST, 'index.node.js'))}, ${rel(join(DIST, 'cli'))}/, ${rel(join(DIST, 'index.browser.js'))} (${(code.length / 1024).toFixed(0)} KiB, browser-safe), ${rel(join(DIST, 'types'))}/ in ${Date.now() - t0} ms`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

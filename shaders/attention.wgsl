@@ -1,13 +1,18 @@
-// Encoder self-attention over a packed batch: out_i = softmax_j(q_i·k_j·scale) · v_j, with j
-// running over the tokens of i's own sequence only (the padding mask is implicit in `seqs`).
-//   qkv  (N, 3C)  row n = [q (C) | k (C) | v (C)], head h in columns h·HD..(h+1)·HD of each
+// Self-attention over a packed batch: out_i = softmax_j(q_i·k_j·scale) · v_j, with j running
+// over the tokens of i's own sequence only (the padding mask is implicit in `seqs`), and with
+// MASK only over the band i - left <= j <= i + right (causal: right = 0; sliding window W:
+// left = right = W/2; 0xffffffff = unbounded).
+//   qkv  (N, S)   S = (NH + 2·NKV)·HD, row n = [q (NH·HD) | k (NKV·HD) | v (NKV·HD)], head h in
+//                 columns h·HD..(h+1)·HD of each part; query head h reads KV head h / G, G = NH/NKV
+//                 (NKV = NH: the (N, 3C) layout)
 //   seqs (B, 2)   u32 (start, len) per sequence
-//   out  (N, C)   only rows inside a sequence are written
+//   out  (N, C)   C = NH·HD; only rows inside a sequence are written
 // Entry points:
 //   fused    flash-style: one workgroup per (query block of WG·RQ rows, head, sequence); each
 //            invocation owns RQ query rows (q, running max / sum and HD-wide accumulators in
 //            registers) and walks K/V tiles of BK rows staged in workgroup memory, one key at a
 //            time; every invocation reads the same K/V element at a time (a broadcast).
+//            With MASK, K/V tiles outside the query block's band are not visited.
 //            (attention_sg.wgsl is the same contract with subgroup shuffles, for CPU adapters.)
 //   scores / softmax / pv   the unfused reference path over a (B, NH, T, T) `scores` buffer.
 // Logits are kept in base 2 (q is pre-multiplied by scale·log2(e)) so exp is exp2. Numerics: the
@@ -24,6 +29,7 @@ override RQ: u32 = 1;    // fused: query rows per invocation (<= MAX_RQ)
 override BK: u32 = 32;   // K/V (fused, pv) or Q (scores) rows per workgroup-memory tile
 override HD: u32 = 64;   // head dim (<= 4 * MAX_HD4)
 override HD4: u32 = (HD + 3u) / 4u;   // head dim in vec4s, zero-padded past HD
+override MASK: bool = false;           // apply params.left / params.right
 
 const MAX_HD4: u32 = 32u;
 const MAX_RQ: u32 = 4u;
@@ -31,9 +37,13 @@ const NEG: f32 = -3.0e38;
 const LOG2E: f32 = 1.4426950408889634;
 const RESCALE: f32 = 8.0;
 
-struct Params { N: u32, B: u32, maxLen: u32, NH: u32, C: u32, scale: f32, _p0: u32, _p1: u32 }
+// S: qkv row stride; kOff / vOff: first k / v column; G: query heads per KV head.
+struct Params {
+  N: u32, B: u32, maxLen: u32, NH: u32, C: u32, scale: f32, S: u32, kOff: u32,
+  vOff: u32, G: u32, left: u32, right: u32,
+}
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> qkv: array<f32>;          // (N, 3C)
+@group(0) @binding(1) var<storage, read> qkv: array<f32>;          // (N, S)
 @group(0) @binding(2) var<storage, read> seqs: array<u32>;         // (B, 2)
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;    // (N, C)         fused, pv
 @group(0) @binding(3) var<storage, read_write> sw: array<f32>;     // (B, NH, T, T)  scores, softmax
@@ -45,7 +55,7 @@ var<workgroup> vt: array<vec4<f32>, BK * HD4>;   // (BK, HD4) V tile
 // Head-dim values d4·4 .. d4·4+3 of token `row` from column `col` of its qkv row (`col` = first
 // column of the head within q, k or v), zero past HD. Branch-free so that loops over d4 unroll.
 fn load4(row: u32, col: u32, d4: u32) -> vec4<f32> {
-  let base = row * 3u * params.C + col + d4 * 4u;
+  let base = row * params.S + col + d4 * 4u;
   let v = vec4<f32>(qkv[base], qkv[base + 1u], qkv[base + 2u], qkv[base + 3u]);
   if (HD % 4u == 0u) { return v; }
   return select(vec4<f32>(0.0), v, vec4<u32>(d4 * 4u) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(HD));
@@ -57,6 +67,15 @@ fn store4(ob: u32, d4: u32, v: vec4<f32>) {
 }
 
 fn hsum(v: vec4<f32>) -> f32 { return (v.x + v.y) + (v.z + v.w); }
+
+// Whether query i sees key j under the band (both < len). Written without i ± bound so that
+// 0xffffffff cannot wrap.
+fn sees(i: u32, j: u32) -> bool {
+  return select(j - i <= params.right, i - j <= params.left, j <= i);
+}
+
+fn kCol(h: u32) -> u32 { return params.kOff + (h / params.G) * HD; }
+fn vCol(h: u32) -> u32 { return params.vOff + (h / params.G) * HD; }
 
 // Stage rows r0 .. r0+BK-1 of a sequence (clamped to its last row `last`, so nothing past the
 // sequence is read) from column `col` into kt / vt; callers use only rows below the end.
@@ -81,6 +100,14 @@ fn fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
   if (q0 >= len) { return; }
   let C = params.C;
   let qs = params.scale * LOG2E;
+  // Keys any row of this block can see: [jlo, jhi) (all of 0..len without MASK).
+  let qhi = min(q0 + WG * RQ, len) - 1u;
+  var jlo = 0u;
+  var jhi = len;
+  if (MASK) {
+    jlo = q0 - min(q0, params.left);
+    jhi = select(qhi + 1u + params.right, len, params.right >= len - qhi);
+  }
 
   // Row r of this invocation is token q0 + r·WG + lid (rows past len compute on a copy of the
   // last row and are not stored).
@@ -98,12 +125,12 @@ fn fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
     l[r] = 0.0;
   }
 
-  for (var j0 = 0u; j0 < len; j0 += BK) {
+  for (var j0 = jlo; j0 < jhi; j0 += BK) {
     workgroupBarrier();
-    stageK(lid, start, len - 1u, j0, C + h * HD);
-    stageV(lid, start, len - 1u, j0, 2u * C + h * HD);
+    stageK(lid, start, jhi - 1u, j0, kCol(h));
+    stageV(lid, start, jhi - 1u, j0, vCol(h));
     workgroupBarrier();
-    let nk = min(BK, len - j0);
+    let nk = min(BK, jhi - j0);
     for (var jj = 0u; jj < nk; jj++) {
       var a: array<vec4<f32>, MAX_RQ>;
       for (var r = 0u; r < RQ; r++) { a[r] = vec4<f32>(0.0); }
@@ -113,14 +140,16 @@ fn fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
       }
       var p: array<f32, MAX_RQ>;
       for (var r = 0u; r < RQ; r++) {
-        let s = hsum(a[r]);
+        var ok = true;
+        if (MASK) { ok = sees(min(q0 + r * WG + lid, len - 1u), j0 + jj); }
+        let s = select(NEG, hsum(a[r]), ok);
         if (s > m[r] + RESCALE) {
           let alpha = exp2(m[r] - s);
           l[r] *= alpha;
           for (var d = 0u; d < HD4; d++) { acc[r * HD4 + d] *= alpha; }
           m[r] = s;
         }
-        p[r] = exp2(s - m[r]);
+        p[r] = select(0.0, exp2(s - m[r]), ok);
         l[r] += p[r];
       }
       for (var d = 0u; d < HD4; d++) {
@@ -156,7 +185,7 @@ fn scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   if (j0 >= len) { return; }
   let j = j0 + lid;
   var k: array<vec4<f32>, MAX_HD4>;
-  for (var d = 0u; d < HD4; d++) { k[d] = load4(start + min(j, len - 1u), params.C + h * HD, d); }
+  for (var d = 0u; d < HD4; d++) { k[d] = load4(start + min(j, len - 1u), kCol(h), d); }
   let rowBase = (b * params.NH + h) * T;
   for (var i0 = 0u; i0 < len; i0 += BK) {
     workgroupBarrier();
@@ -172,7 +201,8 @@ fn scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
 }
 
 // In-place softmax of each real row of `scores`: one invocation per row (b, h, i), a pass for the
-// running max and sum, then one writing the probabilities. Flat row index over a grid2D grid.
+// running max and sum, then one writing the probabilities (0 outside the band with MASK). Flat
+// row index over a grid2D grid.
 @compute @workgroup_size(WG)
 fn softmax(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let T = params.maxLen;
@@ -186,13 +216,17 @@ fn softmax(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
   var m = NEG;
   var l = 0.0;
   for (var j = 0u; j < len; j++) {
+    if (MASK && !sees(i, j)) { continue; }
     let x = sw[base + j] * LOG2E;
     let mn = max(m, x);
     l = l * exp2(m - mn) + exp2(x - mn);
     m = mn;
   }
   let inv = 1.0 / l;
-  for (var j = 0u; j < len; j++) { sw[base + j] = exp2(sw[base + j] * LOG2E - m) * inv; }
+  for (var j = 0u; j < len; j++) {
+    let p = exp2(sw[base + j] * LOG2E - m) * inv;
+    sw[base + j] = select(p, 0.0, MASK && !sees(i, j));
+  }
 }
 
 // out_i = Σ_j P[i, j]·v_j. One workgroup per (query block of WG rows, head, sequence); each
@@ -212,7 +246,7 @@ fn pv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li
   for (var d = 0u; d < HD4; d++) { acc[d] = vec4<f32>(0.0); }
   for (var j0 = 0u; j0 < len; j0 += BK) {
     workgroupBarrier();
-    stageV(lid, start, len - 1u, j0, 2u * params.C + h * HD);
+    stageV(lid, start, len - 1u, j0, vCol(h));
     workgroupBarrier();
     let nj = min(BK, len - j0);
     for (var jj = 0u; jj < nj; jj++) {

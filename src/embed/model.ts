@@ -23,7 +23,7 @@ export interface LoadOptions {
   dtype?: WeightDtype;
   /** Tokens per forward (default: as many as fit, at most 8192). */
   maxBatchTokens?: number;
-  /** Debug log (unused checkpoint keys, chosen defaults). */
+  /** Debug log (unused checkpoint keys, weights split into row chunks, chosen defaults). */
   log?: (message: string) => void;
   /** Weight-loading progress, in checkpoint bytes uploaded (ends with loaded === total). */
   onProgress?: (p: { loaded: number; total: number }) => void;
@@ -317,6 +317,7 @@ export async function loadModelFromFiles(files: ModelFiles, gpu: Gpu, opts: Load
       throw new ModelFileError(`${config.family} models support pooling ${arch.poolings.join(', ')}, not "${pipeline.pooling}"`, '1_Pooling/config.json');
     }
     const encoder = await arch.load(store, config);
+    for (const line of store.chunkSummary()) log(`weight ${line}`);
     const unused = store.unusedKeys();
     if (unused.length) log(`unused checkpoint keys: ${unused.join(', ')}`);
     const ignored = store.ignoredKeys();

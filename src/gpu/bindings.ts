@@ -38,3 +38,14 @@ export function rowWorkgroupSize(gpu: Gpu, units: number): number {
   if (gpu.cpu) return 16;
   return units >= 128 ? 64 : 32;
 }
+
+/**
+ * Where an output of a kernel with x and residual inputs (both bound writable) goes: 0 its own
+ * binding, 1 over x, 2 over the residual. A partial overlap is an error.
+ */
+export function outputSlot(kernel: string, what: string, out: BufferBinding, x: BufferBinding, residual: BufferBinding | null): 0 | 1 | 2 {
+  const ox = overlap(out, x), or = residual ? overlap(out, residual) : 'none';
+  if (ox === 'partial') throw new Error(`${kernel}: ${what} partly overlaps x (give it x itself or a separate range)`);
+  if (or === 'partial') throw new Error(`${kernel}: ${what} partly overlaps residual (give it residual itself or a separate range)`);
+  return ox === 'same' ? 1 : or === 'same' ? 2 : 0;
+}

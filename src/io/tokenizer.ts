@@ -12,6 +12,8 @@ export interface EncoderTokenizer {
   readonly specialIds: { cls: number | null; eos: number | null; pad: number | null; unk: number | null };
   /** Ids with special tokens added, truncated to maxLen. */
   encode(texts: string[]): number[][];
+  /** Ids with special tokens added and no truncation (servers refuse or truncate over-long inputs themselves). */
+  encodeUntruncated(texts: string[]): number[][];
   /** The token's text, for display; null for an unknown id. */
   tokenText(id: number): string | null;
 }
@@ -78,25 +80,29 @@ export async function loadTokenizer(files: ModelFiles, config: EncoderConfig, ma
   const maxLen = Math.min(...limits);
   if (maxLen < 2) throw new ModelFileError(`tokenizer_config.json in ${files.origin}: maximum length ${maxLen} leaves no room for text`, 'tokenizer_config.json');
 
+  const encodeUntruncated = (texts: string[]): number[][] => {
+    if (!Array.isArray(texts)) throw new TypeError(`texts must be an array of strings, got ${typeof texts}`);
+    texts.forEach((t, i) => {
+      if (typeof t !== 'string') throw new TypeError(`texts[${i}] must be a string, got ${t === null ? 'null' : typeof t}`);
+    });
+    return texts.map((t) => {
+      const ids = tok.encode(t).ids;
+      for (const id of ids) {
+        if (!(id >= 0 && id < config.vocabSize)) {
+          throw new ModelFileError(`tokenizer.json in ${files.origin} produced token id ${id}, outside the model's vocabulary of ${config.vocabSize}`, 'tokenizer.json');
+        }
+      }
+      return ids;
+    });
+  };
+
   return {
     maxLen,
     specialIds,
     encode(texts: string[]): number[][] {
-      if (!Array.isArray(texts)) throw new TypeError(`texts must be an array of strings, got ${typeof texts}`);
-      texts.forEach((t, i) => {
-        if (typeof t !== 'string') throw new TypeError(`texts[${i}] must be a string, got ${t === null ? 'null' : typeof t}`);
-      });
-      return texts.map((t) => {
-        let ids = tok.encode(t).ids;
-        if (ids.length > maxLen) ids = [...ids.slice(0, maxLen - 1), ids[ids.length - 1]];
-        for (const id of ids) {
-          if (!(id >= 0 && id < config.vocabSize)) {
-            throw new ModelFileError(`tokenizer.json in ${files.origin} produced token id ${id}, outside the model's vocabulary of ${config.vocabSize}`, 'tokenizer.json');
-          }
-        }
-        return ids;
-      });
+      return encodeUntruncated(texts).map((ids) => (ids.length > maxLen ? [...ids.slice(0, maxLen - 1), ids[ids.length - 1]] : ids));
     },
+    encodeUntruncated,
     tokenText(id: number): string | null {
       return tok.id_to_token(id) ?? null;
     },

@@ -1,6 +1,8 @@
-// Host side of shaders/attention.wgsl: encoder self-attention over a packed batch, fused
-// (flash-style, scores never leave the workgroup) and unfused (scores → softmax → P·V, the GPU
-// reference path). Layouts: qkv (N, 3C), seqs (B, 2) u32 (start, len), out (N, C), C = NH·HD.
+// Host side of shaders/attention.wgsl and attention_sg.wgsl: self-attention over a packed batch,
+// fused (flash-style, scores never leave the workgroup) and unfused (scores → softmax → P·V, the
+// GPU reference path), with grouped KV heads and an optional causal / sliding-window mask.
+// Layouts: qkv (N, (NH + 2·NKV)·HD) = [q heads | k heads | v heads] per row (NKV = NH: (N, 3C)),
+// seqs (B, 2) u32 (start, len), out (N, C), C = NH·HD.
 
 import type { Gpu } from '../gpu/device.js';
 import { grid2D, makeCall, packUniform, type BindingKind, type BufferBinding, type KernelCall } from '../gpu/pipelines.js';
@@ -15,10 +17,38 @@ export interface AttentionArgs {
   B: number;
   /** Longest sequence length (sizes the grid; shorter sequences' extra workgroups exit at once). */
   maxLen: number;
+  /** Query heads. */
   NH: number;
   HD: number;
   /** Logit scale; default 1/sqrt(HD). */
   scale?: number;
+  /** KV heads (grouped-query attention; NH % NKV == 0, query head h reads KV head ⌊h / (NH/NKV)⌋); default NH. */
+  NKV?: number;
+  /** Token i sees only keys j <= i of its own sequence; default false. */
+  causal?: boolean;
+  /**
+   * Sliding window W (ModernBERT's `local_attention`): token i sees keys j with |i - j| <= ⌊W/2⌋;
+   * 0 (default) = no window. Combines with `causal` (then i - ⌊W/2⌋ <= j <= i).
+   */
+  window?: number;
+}
+
+/** qkv row stride in floats: (NH + 2·NKV)·HD. */
+export function attentionQkvStride(NH: number, HD: number, NKV = NH): number {
+  return (NH + 2 * NKV) * HD;
+}
+
+const UNBOUNDED = 0xffffffff;
+
+/** The mask band (key j visible to query i when i - left <= j <= i + right) and whether any is set. */
+function band(a: AttentionArgs): { mask: boolean; left: number; right: number } {
+  const half = a.window ? Math.floor(a.window / 2) : UNBOUNDED;
+  return { mask: !!a.causal || !!a.window, left: half, right: a.causal ? 0 : half };
+}
+
+/** Readable pipeline-key suffix for the mask; empty for the default (no mask). */
+function maskKey(a: AttentionArgs): string {
+  return band(a).mask ? ',mask=1' : '';
 }
 
 /** Head dims the shaders' register arrays hold (MAX_HD4 vec4s). */
@@ -49,12 +79,23 @@ export function attentionTiles(gpu: Gpu, HD: number): FusedTiles {
   return t;
 }
 
+/** The MASK override, only when set (so default pipelines keep their constants). */
+function maskConst(a: AttentionArgs): Record<string, number> {
+  return band(a).mask ? { MASK: 1 } : {};
+}
+
 /** Unfused kernels: invocations per workgroup and rows per staged tile. */
 const UNFUSED = { WG: 64, BK: 32 };
 
 function checkArgs(gpu: Gpu, a: AttentionArgs): void {
   if (!(a.HD >= 1 && a.HD <= ATTENTION_MAX_HD)) throw new Error(`attention: HD ${a.HD} outside 1..${ATTENTION_MAX_HD}`);
   if (!(a.NH >= 1 && a.NH <= gpu.limits.maxComputeWorkgroupsPerDimension)) throw new Error(`attention: NH ${a.NH} out of range`);
+  if (a.NKV !== undefined && !(Number.isInteger(a.NKV) && a.NKV >= 1 && a.NH % a.NKV === 0)) {
+    throw new Error(`attention: NKV ${a.NKV} must be a positive divisor of NH ${a.NH} (query heads per KV head = NH / NKV)`);
+  }
+  if (a.window !== undefined && !(Number.isInteger(a.window) && a.window >= 0 && a.window < UNBOUNDED)) {
+    throw new Error(`attention: window ${a.window} must be a non-negative integer token count (0 = no window)`);
+  }
   if (!(a.B >= 0 && a.B <= gpu.limits.maxComputeWorkgroupsPerDimension)) {
     throw new Error(`attention: B ${a.B} over ${gpu.limits.maxComputeWorkgroupsPerDimension} sequences per call`);
   }
@@ -62,9 +103,15 @@ function checkArgs(gpu: Gpu, a: AttentionArgs): void {
 
 function uniformFor(gpu: Gpu, label: string, a: AttentionArgs): GPUBuffer {
   const scale = a.scale ?? 1 / Math.sqrt(a.HD);
+  const NKV = a.NKV ?? a.NH, C = a.NH * a.HD;
+  const { left, right } = band(a);
   return gpu.uniform(
     label,
-    packUniform([['u32', a.N], ['u32', a.B], ['u32', a.maxLen], ['u32', a.NH], ['u32', a.NH * a.HD], ['f32', scale]]),
+    packUniform([
+      ['u32', a.N], ['u32', a.B], ['u32', a.maxLen], ['u32', a.NH], ['u32', C], ['f32', scale],
+      ['u32', attentionQkvStride(a.NH, a.HD, NKV)], ['u32', C], ['u32', C + NKV * a.HD], ['u32', a.NH / NKV],
+      ['u32', left], ['u32', right],
+    ]),
   );
 }
 
@@ -104,18 +151,18 @@ export function attention(gpu: Gpu, args: AttentionArgs, kernel: AttentionKernel
   if (kernel === 'subgroup') {
     if (!attentionSubgroupUsable(gpu)) throw new Error('attention: the subgroup kernel needs subgroups of 8+ lanes dividing its workgroup');
     p = gpu.pipelines.get({
-      key: `attention_sg|BQ=${WG * RQ},RQ=${RQ},HD=${HD}`,
+      key: `attention_sg|BQ=${WG * RQ},RQ=${RQ},HD=${HD}${maskKey(args)}`,
       shader: 'attention_sg',
       entryPoint: 'main',
-      constants: { WG, RQ, HD },
+      constants: { WG, RQ, HD, ...maskConst(args) },
       bindings,
     });
   } else {
     p = gpu.pipelines.get({
-      key: `attention|BQ=${WG * RQ},RQ=${RQ},BK=${BK},HD=${HD}`,
+      key: `attention|BQ=${WG * RQ},RQ=${RQ},BK=${BK},HD=${HD}${maskKey(args)}`,
       shader: 'attention',
       entryPoint: 'fused',
-      constants: { WG, RQ, BK, HD },
+      constants: { WG, RQ, BK, HD, ...maskConst(args) },
       bindings,
     });
   }
@@ -145,7 +192,7 @@ export function attentionUnfused(gpu: Gpu, args: AttentionArgs & { scores: Buffe
     return gpu.pipelines.get({ key: `attention_${entryPoint}|${tail}`, shader: 'attention', entryPoint, constants, bindings });
   };
   const pScores = pipe('scores', ['uniform', 'read', 'read', 'write'], { WG, BK, HD });
-  const pSoftmax = pipe('softmax', ['uniform', 'read', 'read', 'write'], { WG });
+  const pSoftmax = pipe('softmax', ['uniform', 'read', 'read', 'write'], { WG, ...maskConst(args) });
   const pPv = pipe('pv', ['uniform', 'read', 'read', 'write', 'read'], { WG, BK, HD });
   const blocks: [number, number, number] = [Math.ceil(args.maxLen / WG), args.NH, args.B];
   const u = [0, 1, 2].map((k) => uniformFor(gpu, `attention_unfused${k}`, args));
@@ -156,9 +203,16 @@ export function attentionUnfused(gpu: Gpu, args: AttentionArgs & { scores: Buffe
   ];
 }
 
-/** Floating-point operations of attention over sequences of `lens`: 4·Σ T²·HD·NH (QKᵀ and PV, an FMA = 2). */
-export function attentionFlops(lens: number[], NH: number, HD: number): number {
+/**
+ * Useful floating-point operations of attention over sequences of `lens`: 4·HD·NH·Σ (visible
+ * (i, j) pairs) (QKᵀ and PV, an FMA = 2); without a mask the pairs are T².
+ */
+export function attentionFlops(lens: number[], NH: number, HD: number, mask: { causal?: boolean; window?: number } = {}): number {
+  const half = mask.window ? Math.floor(mask.window / 2) : Infinity;
   let s = 0;
-  for (const T of lens) s += T * T;
+  for (const T of lens) {
+    if (!mask.causal && half === Infinity) { s += T * T; continue; }
+    for (let i = 0; i < T; i++) s += Math.min(T - 1, mask.causal ? i : i + half) - Math.max(0, i - half) + 1;
+  }
   return 4 * s * HD * NH;
 }

@@ -36,6 +36,8 @@ export class WeightStore {
   private used = new Set<string>();
   /** Every GPU buffer uploaded through this store (freed by the model's dispose). */
   readonly buffers: GPUBuffer[] = [];
+  /** Weights uploaded in more than one row chunk (larger than one storage binding), for the debug log. */
+  readonly chunked: GpuWeight[] = [];
 
   constructor(
     private gpu: Gpu,
@@ -76,13 +78,18 @@ export class WeightStore {
     return t;
   }
 
+  /** The most bytes one weight buffer may hold: one storage binding (and one buffer). */
+  private get maxChunkBytes(): number {
+    return Math.min(this.gpu.limits.maxStorageBufferBindingSize, this.gpu.limits.maxBufferSize);
+  }
+
   /** Uploads `key` as `dtype` (default: the store's dtype). Weights over one binding are row-chunked. */
   async upload(key: string, shape: number[], dtype: WeightDtype = this.dtype): Promise<GpuWeight> {
     const t = this.entry(key, shape);
     const rows = shape.length > 1 ? shape[0] : 1;
     const rowElems = shape.length > 1 ? shape.slice(1).reduce((a, b) => a * b, 1) : shape[0];
     const el = dtype === 'f16' ? 2 : 4;
-    const maxBytes = Math.min(this.gpu.limits.maxStorageBufferBindingSize, this.gpu.limits.maxBufferSize);
+    const maxBytes = this.maxChunkBytes;
     const rowsPerChunk = Math.max(1, Math.floor(maxBytes / (rowElems * el)));
     const chunks: GpuWeight['chunks'] = [];
     for (let r0 = 0; r0 < rows; r0 += rowsPerChunk) {
@@ -92,7 +99,9 @@ export class WeightStore {
       await this.streamRows(t, r0, n, rowElems, dtype, buffer, 0);
       chunks.push({ buffer, rowStart: r0, rowCount: n });
     }
-    return { name: t.name, shape, dtype, chunks };
+    const w: GpuWeight = { name: t.name, shape, dtype, chunks };
+    if (chunks.length > 1) this.chunked.push(w);
+    return w;
   }
 
   /** Uploads several [rows_i, cols] tensors stacked along rows into one buffer (fused QKV). */
@@ -130,6 +139,16 @@ export class WeightStore {
       this.loadedBytes += bytes.byteLength;
       this.onProgress?.({ loaded: this.loadedBytes, total: this.totalBytes });
     }
+  }
+
+  /** One debug line per chunked weight: its row ranges and the binding size that forced the split. */
+  chunkSummary(): string[] {
+    const bytes = this.maxChunkBytes;
+    return this.chunked.map(
+      (w) =>
+        `${w.name} [${w.shape}] ${w.dtype} in ${w.chunks.length} row chunks ` +
+        `(${w.chunks.map((c) => `rows ${c.rowStart}..${c.rowStart + c.rowCount - 1}`).join(', ')}; one binding holds at most ${bytes} bytes)`,
+    );
   }
 
   /** Keys neither used nor known-ignorable: the caller logs them (debug), never fails on them. */

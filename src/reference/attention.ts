@@ -1,20 +1,37 @@
-// Float64 reference of encoder self-attention over a packed batch (shaders/attention.wgsl):
-// per sequence, head and query i, out_i = softmax_j(q_i·k_j·scale) · v_j over j in the same
-// sequence. qkv (N, 3C) with row n = [q | k | v], C = NH·HD; seqs (B, 2) (start, len).
+// Float64 reference of self-attention over a packed batch (shaders/attention.wgsl): per sequence,
+// query head h and query i, out_i = softmax_j(q_i·k_j·scale) · v_j over the keys j of the same
+// sequence that i sees (all of them; with `causal` only j <= i; with `window` W only
+// |i - j| <= ⌊W/2⌋), k and v from KV head ⌊h / (NH/NKV)⌋.
+// qkv (N, (NH + 2·NKV)·HD) with row n = [q heads | k heads | v heads]; seqs (B, 2) (start, len).
+
+export interface AttentionRefOptions {
+  /** Logit scale; default 1/sqrt(HD). */
+  scale?: number;
+  /** KV heads; default NH. */
+  NKV?: number;
+  causal?: boolean;
+  /** Sliding window in tokens, 0 = none. */
+  window?: number;
+}
 
 /**
- * Returns out (N, C) in float64. Rows outside every sequence are 0. `scale` defaults to
- * 1/sqrt(HD). The softmax subtracts each row's max, so large logits are exact to float64.
+ * Returns out (N, NH·HD) in float64. Rows outside every sequence are 0. The softmax subtracts
+ * each row's max, so large logits are exact to float64.
  */
 export function attentionRef(
   qkv: ArrayLike<number>,
   seqs: ArrayLike<number>,
   NH: number,
   HD: number,
-  scale = 1 / Math.sqrt(HD),
+  opts: AttentionRefOptions = {},
 ): Float64Array {
-  const C = NH * HD;
-  const N = Math.floor(qkv.length / (3 * C));
+  const scale = opts.scale ?? 1 / Math.sqrt(HD);
+  const NKV = opts.NKV ?? NH;
+  if (NH % NKV !== 0) throw new Error(`attentionRef: NH ${NH} is not a multiple of NKV ${NKV}`);
+  const G = NH / NKV;
+  const half = opts.window ? Math.floor(opts.window / 2) : Infinity;
+  const C = NH * HD, S = (NH + 2 * NKV) * HD;
+  const N = Math.floor(qkv.length / S);
   const out = new Float64Array(N * C);
   const B = Math.floor(seqs.length / 2);
   let s = new Float64Array(0);
@@ -25,12 +42,14 @@ export function attentionRef(
     if (start + T > N) throw new Error(`attentionRef: sequence ${b} (${start}, ${T}) past N = ${N}`);
     if (s.length < T) s = new Float64Array(T);
     for (let h = 0; h < NH; h++) {
+      const kc = C + Math.floor(h / G) * HD, vc = C + NKV * HD + Math.floor(h / G) * HD;
       for (let i = 0; i < T; i++) {
-        const qo = (start + i) * 3 * C + h * HD;
+        const lo = Math.max(0, i - half), hi = Math.min(T - 1, opts.causal ? i : i + half);
+        const qo = (start + i) * S + h * HD;
         for (let d = 0; d < HD; d++) q[d] = qkv[qo + d];
         let m = -Infinity;
-        for (let j = 0; j < T; j++) {
-          const ko = (start + j) * 3 * C + C + h * HD;
+        for (let j = lo; j <= hi; j++) {
+          const ko = (start + j) * S + kc;
           let dot = 0;
           for (let d = 0; d < HD; d++) dot += q[d] * qkv[ko + d];
           s[j] = dot * scale;
@@ -38,10 +57,10 @@ export function attentionRef(
         }
         acc.fill(0);
         let l = 0;
-        for (let j = 0; j < T; j++) {
+        for (let j = lo; j <= hi; j++) {
           const p = Math.exp(s[j] - m);
           l += p;
-          const vo = (start + j) * 3 * C + 2 * C + h * HD;
+          const vo = (start + j) * S + vc;
           for (let d = 0; d < HD; d++) acc[d] += p * qkv[vo + d];
         }
         const oo = (start + i) * C + h * HD;

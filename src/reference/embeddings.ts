@@ -1,5 +1,5 @@
-// Float64 references for shaders/embeddings.wgsl: chunked row gather, and the BERT embeddings
-// sum (words + position + token type 0) followed by LayerNorm.
+// Float64 references for shaders/embeddings.wgsl: chunked row gather, and the embeddings sum
+// (words + position + token type, each optional) followed by LayerNorm (beta optional).
 
 import { layernormRow } from './layernorm.js';
 
@@ -27,11 +27,12 @@ export function gatherRowsRef(a: GatherRefArgs): Float64Array {
 
 export interface EmbeddingsRefArgs {
   words: ArrayLike<number>; // (N, C)
-  posIds: ArrayLike<number>; // (N)
-  posTable: ArrayLike<number>; // (P, C)
-  typeTable: ArrayLike<number>; // (types, C), row 0 used
+  posIds?: ArrayLike<number> | null; // (N)
+  posTable: ArrayLike<number> | null; // (P, C); null: no position term
+  typeTable: ArrayLike<number> | null; // (types, C), row 0 used unless typeIds; null: no type term
+  typeIds?: ArrayLike<number> | null; // (N)
   gamma: ArrayLike<number>;
-  beta: ArrayLike<number>;
+  beta: ArrayLike<number> | null;
   N: number;
   C: number;
   eps: number;
@@ -42,8 +43,10 @@ export function embeddingsSumRef(a: EmbeddingsRefArgs): Float64Array {
   const y = new Float64Array(N * C);
   const v = new Float64Array(C);
   for (let i = 0; i < N; i++) {
-    const p = a.posIds[i];
-    for (let c = 0; c < C; c++) v[c] = a.words[i * C + c] + a.posTable[p * C + c] + a.typeTable[c];
+    const p = a.posTable ? a.posIds![i] : 0, t = a.typeIds ? a.typeIds[i] : 0;
+    for (let c = 0; c < C; c++) {
+      v[c] = a.words[i * C + c] + (a.posTable ? a.posTable[p * C + c] : 0) + (a.typeTable ? a.typeTable[t * C + c] : 0);
+    }
     layernormRow(v, a.gamma, a.beta, a.eps, y, i * C);
   }
   return y;

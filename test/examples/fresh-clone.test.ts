@@ -34,6 +34,9 @@ describe('a fresh clone', () => {
     run('npm', ['run', '-s', 'build']);
     expect(existsSync(join(dir, 'dist', 'index.node.js'))).toBe(true);
     expect(existsSync(join(dir, 'dist', 'index.browser.js'))).toBe(true);
+    // The packaged command runs the built CLI, not the TypeScript sources.
+    expect(existsSync(join(dir, 'dist', 'cli', 'serve.js'))).toBe(true);
+    expect(run('node', ['bin/webgpu-embed.mjs', 'serve', '--help'])).toMatch(/serve/);
   }, 240_000);
 
   it('npm run weights -- --help works as the first command', () => {

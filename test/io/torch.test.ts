@@ -1,6 +1,7 @@
 // torch.save reading: BGE-M3's colbert_linear.pt / sparse_linear.pt checked against golden outputs,
 // Half / BFloat16 storages, strides, storage offsets, protocol 4 and ZIP64 archives built here with
-// a tiny pickle + zip writer, and the refusal of hostile pickles (nothing is ever executed).
+// the tiny pickle + zip writer of test/util/torch-writer.ts, and the refusal of hostile pickles
+// (nothing is ever executed).
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,103 +11,9 @@ import { readSafetensorsHeader, readTensor, toF32 } from '../../src/io/safetenso
 import { folderFiles } from '../../src/io/sources.node.js';
 import { readTorchStateDict, readZipDirectory } from '../../src/io/torch-zip.js';
 import { expectClose } from '../util/compare.js';
+import { ascii, le, statePickle, zip, type TorchTensorSpec as T } from '../util/torch-writer.js';
 
 const FIX = join(import.meta.dirname, '../fixtures');
-const ascii = (s: string) => [...new TextEncoder().encode(s)];
-const le = (v: number, n: number) => Array.from({ length: n }, (_, i) => Math.floor(v / 2 ** (8 * i)) & 0xff);
-
-/** Emits pickle opcodes. */
-class Pickler {
-  readonly b: number[] = [];
-  op(...xs: number[]) {
-    this.b.push(...xs);
-    return this;
-  }
-  str(s: string) {
-    const e = ascii(s);
-    return e.length < 256 && this.short ? this.op(0x8c, e.length, ...e) : this.op(0x58, ...le(e.length, 4), ...e);
-  }
-  int(n: number) {
-    return n < 256 ? this.op(0x4b, n) : n < 65536 ? this.op(0x4d, ...le(n, 2)) : this.op(0x4a, ...le(n, 4));
-  }
-  global(module: string, name: string) {
-    return this.stack ? this.str(module).str(name).op(0x93) : this.op(0x63, ...ascii(`${module}\n${name}\n`));
-  }
-  ints(xs: number[]) {
-    this.op(0x28);
-    xs.forEach((x) => this.int(x));
-    return this.op(0x74);
-  }
-  constructor(
-    readonly short = false,
-    readonly stack = false,
-  ) {}
-}
-
-interface T { name: string; storage: string; key: string; numel: number; offset?: number; shape: number[]; stride: number[]; param?: boolean }
-
-/** The data.pkl torch.save writes for a state dict (protocol 2, or 4 with STACK_GLOBAL / FRAME / MEMOIZE). */
-function statePickle(tensors: T[], proto = 2): Uint8Array {
-  const p = new Pickler(proto >= 4, proto >= 4);
-  p.op(0x80, proto);
-  if (proto >= 4) p.op(0x95, ...le(0, 8)); // FRAME (length is only a hint)
-  p.global('collections', 'OrderedDict').op(0x29, 0x52);
-  if (proto >= 4) p.op(0x94); // MEMOIZE
-  p.op(0x28);
-  for (const t of tensors) {
-    p.str(t.name);
-    if (t.param) p.global('torch._utils', '_rebuild_parameter').op(0x28);
-    p.global('torch._utils', '_rebuild_tensor_v2').op(0x28, 0x28).str('storage').global('torch', t.storage).str(t.key).str('cpu').int(t.numel).op(0x74, 0x51);
-    p.int(t.offset ?? 0).ints(t.shape).ints(t.stride).op(0x89);
-    p.global('collections', 'OrderedDict').op(0x29, 0x52, 0x74, 0x52);
-    if (t.param) p.op(0x89).global('collections', 'OrderedDict').op(0x29, 0x52, 0x74, 0x52);
-  }
-  p.op(0x75, 0x2e);
-  return Uint8Array.from(p.b);
-}
-
-function crc32(b: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const x of b) {
-    c ^= x;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
-  }
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-/** A STORED zip; `align` pads local headers so data starts at multiples of 64 (as torch does); `zip64` writes ZIP64 records. */
-function zip(entries: [string, Uint8Array][], { align = false, zip64 = false, method = 0 } = {}): Uint8Array {
-  const out: number[] = [];
-  const central: number[] = [];
-  for (const [name, data] of entries) {
-    const off = out.length;
-    const n = ascii(name);
-    let extra: number[] = [];
-    if (align) {
-      const pad = (64 - ((off + 30 + n.length + 4) % 64)) % 64;
-      extra = [0x46, 0x42, ...le(pad, 2), ...new Array(pad).fill(0x5a)];
-    }
-    const crc = crc32(data);
-    out.push(...le(0x04034b50, 4), 20, 0, 0, 0, ...le(method, 2), 0, 0, 0, 0, ...le(crc, 4), ...le(data.length, 4), ...le(data.length, 4), ...le(n.length, 2), ...le(extra.length, 2), ...n, ...extra, ...data);
-    const big = zip64 ? 0xffffffff : -1;
-    const x64 = zip64 ? [1, 0, 24, 0, ...le(data.length, 8), ...le(data.length, 8), ...le(off, 8)] : [];
-    central.push(...le(0x02014b50, 4), 45, 0, 45, 0, 0, 0, ...le(method, 2), 0, 0, 0, 0, ...le(crc, 4));
-    central.push(...le(big >= 0 ? big : data.length, 4), ...le(big >= 0 ? big : data.length, 4), ...le(n.length, 2), ...le(x64.length, 2), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
-    central.push(...le(big >= 0 ? big : off, 4), ...n, ...x64);
-  }
-  const cdOff = out.length;
-  out.push(...central);
-  if (zip64) {
-    const eocd64 = out.length;
-    out.push(...le(0x06064b50, 4), ...le(44, 8), 45, 0, 45, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...le(entries.length, 8), ...le(entries.length, 8), ...le(central.length, 8), ...le(cdOff, 8));
-    out.push(...le(0x07064b50, 4), 0, 0, 0, 0, ...le(eocd64, 8), 1, 0, 0, 0);
-    out.push(...le(0x06054b50, 4), 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, ...le(0xffffffff, 4), ...le(0xffffffff, 4), 0, 0);
-  } else {
-    out.push(...le(0x06054b50, 4), 0, 0, 0, 0, ...le(entries.length, 2), ...le(entries.length, 2), ...le(central.length, 4), ...le(cdOff, 4), 0, 0);
-  }
-  return Uint8Array.from(out);
-}
-
 const u16 = (xs: number[]) => new Uint8Array(Uint16Array.from(xs).buffer);
 const f32 = (xs: number[]) => new Uint8Array(Float32Array.from(xs).buffer);
 

@@ -1,7 +1,8 @@
 // Embedding kernels (shaders/embeddings.wgsl) against their float64 references: gathering rows
 // from a table split into two chunks (ids in both, and ids in neither, whose rows must stay
 // untouched), f32 and f16 tables, awkward widths; and the embeddings sum + LayerNorm, both eps
-// values, f16 position/type tables, in place over words.
+// values, f16 position/type tables, in place over words; and the forms without a position table
+// (rotary models), with per-token type ids (cross-encoders), without a type table and without beta.
 
 import { afterAll, describe, expect, it } from 'vitest';
 import { testGpu } from '../util/gpu.js';
@@ -126,6 +127,61 @@ describe('embeddingsSum', () => {
 
   it('counts bytes', () => {
     expect(embeddingsSumBytes(2, 4, 'f16')).toBe(32 + 8 + 16 + 8 + 32 + 32);
+    expect(embeddingsSumBytes(2, 4, 'f16', { pos: false, type: 'ids', bias: false })).toBe(32 + 8 + 16 + 16 + 32);
+  });
+
+  // [N, C, w, position table, type: row 0 / per-token ids / none, bias, in place]
+  type Opt = [N: number, C: number, w: 'f32' | 'f16', pos: boolean, type: 'row0' | 'ids' | 'none', bias: boolean, inplace: boolean];
+  const optCases: Opt[] = [
+    [9, 64, 'f16', false, 'none', false, true], //    ModernBERT: tok_embeddings, LayerNorm(bias=False)
+    [7, 100, 'f32', false, 'row0', true, false], //   NomicBERT: word + token type 0, no positions
+    [33, 384, 'f16', true, 'ids', true, false], //    BERT cross-encoder: pairs with type ids 0 / 1
+    [7, 1023, 'f32', true, 'ids', true, true],
+    [5, 99, 'f16', false, 'ids', false, false],
+    [3, 60, 'f32', true, 'none', true, false],
+  ];
+  for (const [N, C, w, pos, type, bias, inplace] of optCases) {
+    it(`N=${N} C=${C} ${w} pos=${pos} type=${type} bias=${bias}${inplace ? ' in place' : ''}`, async () => {
+      const gpu = await testGpu();
+      if (w === 'f16' && !gpu.features.f16) throw new Error('this adapter lacks shader-f16; the f16 cases need it');
+      const P = 40, T = 3, seed = N * 31 + C, eps = 1e-5;
+      const words = normal(N * C, seed), posT = f16Exact(P * C, seed + 1), typeT = f16Exact(T * C, seed + 2);
+      const r = rng(seed + 3);
+      const posIds = Uint32Array.from({ length: N }, (_, i) => (i === 0 ? P - 1 : Math.floor(r() * P)));
+      const typeIds = Uint32Array.from({ length: N }, (_, i) => (i === 1 ? T - 1 : Math.floor(r() * T)));
+      const gamma = uniform(C, seed + 4, 0.5, 1.5), beta = uniform(C, seed + 5, -0.5, 0.5);
+      const bW = gpu.storageFrom('words', words), bG = gpu.storageFrom('gamma', gamma);
+      const bP = pos ? gpu.storageFrom('pos_ids', posIds) : null, bPT = pos ? gpu.storageFrom('pos', table(posT, w)) : null;
+      const bTT = type !== 'none' ? gpu.storageFrom('type', table(typeT, w)) : null;
+      const bTI = type === 'ids' ? gpu.storageFrom('type_ids', typeIds) : null;
+      const bB = bias ? gpu.storageFrom('beta', beta) : null;
+      const bOut = inplace ? bW : gpu.storage('out', N * C * 4);
+      const call = embeddingsSum(gpu, { words: bW, posIds: bP, posTable: bPT, typeTable: bTT, typeIds: bTI, gamma: bG, beta: bB, out: bOut, N, C, eps, wDtype: w });
+      expect(call.key).toBe(
+        `embeddings_sum|WG=16,vec4=${+(C % 4 === 0)},w=${w},inplace=${+inplace}` +
+          `${pos ? '' : ',pos=0'}${type === 'ids' ? ',type=ids' : type === 'none' ? ',type=0' : ''}${bias ? '' : ',bias=0'}`,
+      );
+      submitCalls(gpu, [call]);
+      const ref = embeddingsSumRef({
+        words, posIds: pos ? posIds : null, posTable: pos ? posT : null, typeTable: type === 'none' ? null : typeT,
+        typeIds: type === 'ids' ? typeIds : null, gamma, beta: bias ? beta : null, N, C, eps,
+      });
+      // As above: f32 statistics over <= 1024 terms, outputs |y| <= ~8: ~5 ulp, 5e-6.
+      expectClose(await gpu.readF32(bOut, N * C), ref, { atol: 5e-6, shape: [N, C], label: `embeddings ${N}x${C} pos=${pos} type=${type}` });
+      releaseCalls(gpu, [call]);
+      for (const b of new Set([bW, bP, bPT, bTT, bTI, bG, bB, bOut])) if (b) gpu.destroyBuffer(b);
+      expect(gpu.liveBuffers).toBe(0);
+    });
+  }
+
+  it('rejects a position table without ids, and type ids without a table', async () => {
+    const gpu = await testGpu();
+    const t = gpu.storage('t', 1024);
+    const base = { words: t, gamma: t, beta: t, out: t, N: 2, C: 4, eps: 1e-5 };
+    expect(() => embeddingsSum(gpu, { ...base, posTable: t, typeTable: null })).toThrow(/posTable needs posIds/);
+    expect(() => embeddingsSum(gpu, { ...base, posTable: null, typeTable: null, typeIds: t })).toThrow(/typeIds need a typeTable/);
+    gpu.destroyBuffer(t);
+    expect(gpu.liveBuffers).toBe(0);
   });
 });
 

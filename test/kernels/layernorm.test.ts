@@ -1,11 +1,13 @@
 // LayerNorm kernel (shaders/layernorm.wgsl) against its float64 reference: awkward row counts and
 // widths (scalar and vec4 paths), both eps values in use (BERT 1e-12, XLM-R 1e-5), with and
-// without a residual, and in place over x and over the residual.
+// without a residual, and in place over x and over the residual; LayerNorm without a bias
+// (ModernBERT's norm_bias: false) and the pre-norm `sumOut` option (x + residual stored too) in
+// every arrangement of y and sumOut over x, the residual or their own buffers.
 
 import { afterAll, describe, expect, it } from 'vitest';
 import { testGpu } from '../util/gpu.js';
 import { layernorm, layernormBytes } from '../../src/kernels/layernorm.js';
-import { layernormRef } from '../../src/reference/layernorm.js';
+import { layernormRef, residualSumRef } from '../../src/reference/layernorm.js';
 import { releaseCalls, submitCalls } from '../../src/gpu/calls.js';
 import { expectClose } from '../util/compare.js';
 import { normal, uniform } from '../util/random.js';
@@ -112,6 +114,80 @@ describe('layernorm', () => {
     ).toThrow(/overlap/);
     expect(layernormBytes(10, 64, true)).toBe(10 * 64 * 12 + 512);
     for (const x of [buf, g, b]) gpu.destroyBuffer(x);
+  });
+});
+
+describe('layernorm without bias, and sumOut', () => {
+  // x + residual in f32 is one rounding of the float64 sum: |s| < 16, half an ulp <= 1e-6.
+  const SUM_ATOL = 1e-6;
+  const cases: Array<[rows: number, C: number, bias: boolean, y: 'x' | 'res' | 'buf', sum: 'x' | 'res' | 'buf' | null]> = [
+    [7, 100, false, 'buf', null], [33, 1024, false, 'x', null], [1, 1023, false, 'buf', 'buf'],
+    [33, 384, true, 'buf', 'buf'], [9, 384, false, 'x', 'res'], [9, 384, true, 'res', 'x'], [9, 99, false, 'x', 'res'], [9, 99, true, 'buf', 'res'],
+  ];
+  for (const [rows, C, bias, yAt, sumAt] of cases) {
+    it(`rows=${rows} C=${C} bias=${bias} y over ${yAt}, sumOut ${sumAt ? `over ${sumAt}` : 'off'}`, async () => {
+      const gpu = await testGpu();
+      const eps = 1e-5, seed = rows + C;
+      const x = hidden(rows, C, seed), r = normal(rows * C, seed + 1, 0.5);
+      const gamma = uniform(C, seed + 3, 0.5, 1.5), beta = bias ? uniform(C, seed + 4, -0.5, 0.5) : null;
+      const bx = gpu.storageFrom('x', x), br = gpu.storageFrom('res', r), bg = gpu.storageFrom('gamma', gamma);
+      const bb = beta ? gpu.storageFrom('beta', beta) : null;
+      const pick = (at: 'x' | 'res' | 'buf') => (at === 'x' ? bx : at === 'res' ? br : gpu.storage(`out_${at}`, rows * C * 4));
+      const by = pick(yAt), bs = sumAt ? pick(sumAt) : null;
+      const call = layernorm(gpu, { x: bx, residual: br, gamma: bg, beta: bb, y: by, sumOut: bs, rows, C, eps });
+      expect(call.key).toContain(`vec4=${+(C % 4 === 0)},residual=1,`);
+      expect(call.key.endsWith(',bias=0')).toBe(!bias);
+      if (sumAt) expect(call.key).toContain(`sumout=${sumAt},y=${yAt}`);
+      submitCalls(gpu, [call]);
+      const ref = layernormRef({ x, residual: r, gamma, beta, rows, C, eps });
+      expectClose(await gpu.readF32(by, rows * C), ref, { atol: ATOL, shape: [rows, C], label: 'y' });
+      if (bs) expectClose(await gpu.readF32(bs, rows * C), residualSumRef(x, r), { atol: SUM_ATOL, shape: [rows, C], label: 'sumOut' });
+      if (by !== bx && bs !== bx) expectClose(await gpu.readF32(bx, rows * C), x, { atol: 0, label: 'x untouched' });
+      if (by !== br && bs !== br) expectClose(await gpu.readF32(br, rows * C), r, { atol: 0, label: 'residual untouched' });
+      releaseCalls(gpu, [call]);
+      for (const b of new Set([bx, br, bg, bb, by, bs])) if (b) gpu.destroyBuffer(b);
+      expect(gpu.liveBuffers).toBe(0);
+    });
+  }
+
+  it('hardware workgroup sizes (64 and 32): sumOut over the residual, no bias', async () => {
+    const gpu = await testGpu();
+    const hw = Object.create(gpu, { cpu: { value: false } }) as typeof gpu;
+    for (const [rows, C, WG] of [[9, 1024, 64], [7, 100, 32], [5, 1023, 64]] as const) {
+      const x = hidden(rows, C, C), r = normal(rows * C, 2), gamma = uniform(C, 3, 0.5, 1.5);
+      const bx = gpu.storageFrom('x', x), br = gpu.storageFrom('res', r), bg = gpu.storageFrom('gamma', gamma), by = gpu.storage('y', rows * C * 4);
+      const call = layernorm(hw, { x: bx, residual: br, gamma: bg, beta: null, y: by, sumOut: br, rows, C, eps: 1e-5 });
+      expect(call.key).toContain(`WG=${WG},`);
+      submitCalls(gpu, [call]);
+      expectClose(await gpu.readF32(by, rows * C), layernormRef({ x, residual: r, gamma, beta: null, rows, C, eps: 1e-5 }), { atol: ATOL, shape: [rows, C], label: `layernorm WG=${WG}` });
+      expectClose(await gpu.readF32(br, rows * C), residualSumRef(x, r), { atol: SUM_ATOL, shape: [rows, C], label: `sumOut WG=${WG}` });
+      releaseCalls(hw, [call]); // hw keeps its own byte count
+      for (const b of [bx, br, bg, by]) gpu.destroyBuffer(b);
+    }
+  });
+
+  it('no bias and no residual (rows=5, C=60)', async () => {
+    const gpu = await testGpu();
+    const rows = 5, C = 60, x = hidden(rows, C, 11), gamma = uniform(C, 12, 0.5, 1.5);
+    const bx = gpu.storageFrom('x', x), bg = gpu.storageFrom('gamma', gamma), by = gpu.storage('y', rows * C * 4);
+    const call = layernorm(gpu, { x: bx, gamma: bg, beta: null, y: by, rows, C, eps: 1e-5 });
+    expect(call.key).toBe('layernorm|WG=16,vec4=1,residual=0,inplace=0,bias=0');
+    submitCalls(gpu, [call]);
+    expectClose(await gpu.readF32(by, rows * C), layernormRef({ x, gamma, beta: null, rows, C, eps: 1e-5 }), { atol: ATOL, shape: [rows, C], label: 'no bias' });
+    releaseCalls(gpu, [call]);
+    for (const b of [bx, bg, by]) gpu.destroyBuffer(b);
+  });
+
+  it('rejects sumOut without a residual, and y === sumOut', async () => {
+    const gpu = await testGpu();
+    const x = gpu.storage('x', 1024), r = gpu.storage('r', 1024), g = gpu.storage('g', 256), y = gpu.storage('y', 1024);
+    const base = { x, gamma: g, beta: null, rows: 4, C: 64, eps: 1e-5 };
+    expect(() => layernorm(gpu, { ...base, y, sumOut: r })).toThrow(/needs a residual/);
+    expect(() => layernorm(gpu, { ...base, residual: r, y, sumOut: y })).toThrow(/y and sumOut overlap/);
+    expect(() => layernorm(gpu, { ...base, residual: r, y, sumOut: { buffer: r, offset: 256, size: 512 } })).toThrow(/sumOut partly overlaps residual/);
+    for (const b of [x, r, g, y]) gpu.destroyBuffer(b);
+    expect(gpu.liveBuffers).toBe(0);
+    expect(layernormBytes(10, 64, true, { bias: false, sumOut: true })).toBe(10 * 64 * 16 + 256);
   });
 });
 
