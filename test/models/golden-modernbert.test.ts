@@ -5,9 +5,11 @@
 import { expect, it } from 'vitest';
 import { expectClose } from '../util/compare.js';
 import { goldenTensor } from '../util/golden.js';
-import { goldenSuite } from './golden-suite.js';
+import { goldenSuite, longIdsCheck } from './golden-suite.js';
 
-goldenSuite('modernbert-tiny', 'modernbert', (get) => {
+const NAME = 'modernbert-tiny';
+
+goldenSuite(NAME, 'modernbert', (get) => {
   it('alternates global and local layers and covers the local window boundary', async () => {
     const { model, g } = get();
     const gj = g as unknown as { local_attention: number; layer_types: string[] };
@@ -25,4 +27,6 @@ goldenSuite('modernbert-tiny', 'modernbert', (get) => {
       expectClose(out[i].data, ref.data, { rtolMax: 1e-4, shape: ref.shape, label: `window ${t.ids.length} tokens` });
     });
   });
+  // Past one attention tile: the local window (ModernBERT) / causal mask (Qwen3) across tiles.
+  longIdsCheck(NAME);
 });

@@ -4,10 +4,10 @@
 // golden-suite.ts, plus queries with the instruction prompt (by name and as literal text).
 
 import { expect, it } from 'vitest';
-import { dot } from '../../src/index.node.js';
+import { dot, loadModel } from '../../src/index.node.js';
 import { cosine, expectClose } from '../util/compare.js';
 import { goldenTensor } from '../util/golden.js';
-import { goldenSuite } from './golden-suite.js';
+import { fixtureFiles, goldenSuite, longIdsCheck } from './golden-suite.js';
 
 interface Instructed {
   text: string;
@@ -16,7 +16,9 @@ interface Instructed {
   ids: number[];
 }
 
-goldenSuite('qwen3-embed-tiny', 'qwen3', (get) => {
+const NAME = 'qwen3-embed-tiny';
+
+goldenSuite(NAME, 'qwen3', (get) => {
   it('every sequence ends in the <|endoftext|> its tokenizer appends (the pooled token)', async () => {
     const { model, g } = get();
     const eot = g.groups.edge[0].ids; // the empty text is just <|endoftext|>
@@ -61,4 +63,27 @@ goldenSuite('qwen3-embed-tiny', 'qwen3', (get) => {
     // Last-token hidden state (f32 error ~1e-5 of O(1) values), truncated and renormalized.
     expectClose(v, Array.from(last, (x) => x / norm), { atol: 5e-5, label: 'dimensions 16' });
   });
+  it('default_prompt_name applies when no prompt is given; prompt: "" turns it off; a bad prompt is a TypeError', async () => {
+    const { g } = get();
+    const files = fixtureFiles(NAME);
+    const st = JSON.parse(new TextDecoder().decode(files['config_sentence_transformers.json']));
+    files['config_sentence_transformers.json'] = new TextEncoder().encode(JSON.stringify({ ...st, default_prompt_name: 'query' }));
+    const model = await loadModel(files);
+    try {
+      const items = g.groups.instructed as unknown as Instructed[];
+      const [withDefault] = await model.embed([items[0].query]);
+      expectClose(withDefault, goldenTensor(g, 'instructed', 0, 'dense').data, { atol: 2e-5, label: 'default prompt' });
+      const [off] = await model.embed([items[0].query], { prompt: '' });
+      expectClose(off, goldenTensor(g, 'queries', 0, 'dense').data, { atol: 2e-5, label: 'prompt off' });
+      // The 'document' prompt is "" in Qwen3-Embedding's file: documents go in as they are.
+      const [doc] = await model.embed([g.groups.documents[0].text], { prompt: 'document' });
+      expectClose(doc, goldenTensor(g, 'documents', 0, 'dense').data, { atol: 2e-5, label: 'document prompt' });
+      await expect(model.embed(['x'], { prompt: 3 as unknown as string })).rejects.toThrow(/prompt must be a string/);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  // Past one attention tile: the local window (ModernBERT) / causal mask (Qwen3) across tiles.
+  longIdsCheck(NAME);
 });

@@ -4,7 +4,8 @@
 // Fixture-specific checks (ModernBERT's window texts, Qwen3's prompts) live in each test file.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { dot, loadModel, type Model } from '../../src/index.node.js';
 import { cosine, expectClose, expectRowCosine } from '../util/compare.js';
 import { FIXTURES, goldenTensor, readGolden, type Golden } from '../util/golden.js';
@@ -13,6 +14,47 @@ export interface SuiteText {
   group: string;
   index: number;
   text: string;
+}
+
+/** The fixture's files as a name → bytes map (loadModel's picked-files source), leaving out `drop`. */
+export function fixtureFiles(name: string, drop: string[] = []): Record<string, Uint8Array> {
+  const root = join(FIXTURES, name);
+  const out: Record<string, Uint8Array> = {};
+  const walk = (dir: string) => {
+    for (const f of readdirSync(dir)) {
+      const p = join(dir, f);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (!drop.includes(relative(root, p))) out[relative(root, p)] = new Uint8Array(readFileSync(p));
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/**
+ * golden.json `id_inputs`: long token-id sequences (past sentence_bert_config's max_seq_length)
+ * checked through hiddenStates on the model loaded without that file, against `ids/i/hidden`.
+ */
+export function longIdsCheck(name: string): void {
+  it('long token-id sequences (length cap lifted) match their hidden states', async () => {
+    const g = readGolden(name);
+    const inputs = (g as unknown as { id_inputs: { ids: number[] }[] }).id_inputs;
+    expect(inputs.length).toBeGreaterThan(0);
+    const model = await loadModel(fixtureFiles(name, ['sentence_bert_config.json']));
+    try {
+      expect(model.info.maxLength).toBeGreaterThan(Math.max(...inputs.map((x) => x.ids.length)));
+      const out = await model.hiddenStates(inputs.map((x) => x.ids));
+      inputs.forEach((x, i) => {
+        const ref = goldenTensor(g, 'ids', i, 'hidden');
+        expect(out[i].shape).toEqual(ref.shape);
+        // As the text goldens: f32 through 2–3 layers, 1e-4 of the largest value (longer softmax
+        // sums add ~log2(T) ulps, far below that).
+        expectClose(out[i].data, ref.data, { rtolMax: 1e-4, shape: ref.shape, label: `${name} ids/${i} (${x.ids.length} tokens)` });
+      });
+    } finally {
+      model.dispose();
+    }
+  });
 }
 
 export function allTexts(g: Golden): SuiteText[] {
