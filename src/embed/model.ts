@@ -56,6 +56,8 @@ export interface ModelInfo {
   } | null;
   /** Cross-encoders: the activation sentence-transformers' CrossEncoder applies by default. */
   scoreActivation: 'sigmoid' | 'identity' | null;
+  /** The model's named prompts (config_sentence_transformers.json), usable as `{ prompt: name }`. */
+  prompts: Record<string, string>;
   adapter: Gpu['adapter'];
 }
 
@@ -91,6 +93,13 @@ export interface EncodeOptions {
    * (marker, skiplist removed); default 'document'. Other models encode both kinds alike.
    */
   kind?: EncodeKind;
+  /**
+   * Text prepended to every text input, as sentence-transformers does (`prompt + text`): the name
+   * of one of the model's prompts (config_sentence_transformers.json `prompts`, e.g. 'query'), or
+   * the literal text. Default: the model's `default_prompt_name` prompt if it has one; '' for none.
+   * Token-id inputs are used as given.
+   */
+  prompt?: string;
 }
 
 export interface EncodeResult {
@@ -169,8 +178,10 @@ export class Model {
     if (late && (opts.dense || opts.sparse)) {
       throw new Error('this ColBERT model gives one vector per token only (no pooled or sparse output); use embedTokens or encode with { tokens: true }');
     }
-    const lateInputs = late ? this.lateInputs(inputs, kind) : null;
-    const ids = lateInputs ? lateInputs.map((x) => x.ids) : this.inputIds(inputs, 'encode');
+    const prompt = this.promptText(opts.prompt);
+    const prompted = prompt && Array.isArray(inputs) ? inputs.map((x) => (typeof x === 'string' ? prompt + x : x)) : inputs;
+    const lateInputs = late ? this.lateInputs(prompted, kind) : null;
+    const ids = lateInputs ? lateInputs.map((x) => x.ids) : this.inputIds(prompted, 'encode');
     const want = late ? { dense: false, sparse: false, tokens: true } : { dense: opts.dense ?? !(opts.sparse || opts.tokens), sparse: !!opts.sparse, tokens: !!opts.tokens };
     const req: OutputRequest = {};
     let dims = 0;
@@ -217,9 +228,9 @@ export class Model {
   }
 
   /** One vector per text: pooling (+ Dense) as the model's sentence-transformers files say. */
-  async embed(texts: string[], opts: { normalize?: boolean; dimensions?: number } = {}): Promise<Float32Array[]> {
+  async embed(texts: string[], opts: { normalize?: boolean; dimensions?: number; prompt?: string } = {}): Promise<Float32Array[]> {
     checkTexts(texts, 'embed');
-    return (await this.encode(texts, { dense: true, normalize: opts.normalize, dimensions: opts.dimensions })).dense!;
+    return (await this.encode(texts, { dense: true, normalize: opts.normalize, dimensions: opts.dimensions, prompt: opts.prompt })).dense!;
   }
 
   /**
@@ -228,9 +239,9 @@ export class Model {
    * [MASK] expansion: every position gives a vector) or `'document'` (the default: marker,
    * skiplisted tokens removed); BGE-M3 and other models ignore `kind`.
    */
-  async embedTokens(texts: string[], opts: { normalize?: boolean; kind?: EncodeKind } = {}): Promise<TokenEmbeddings[]> {
+  async embedTokens(texts: string[], opts: { normalize?: boolean; kind?: EncodeKind; prompt?: string } = {}): Promise<TokenEmbeddings[]> {
     checkTexts(texts, 'embedTokens');
-    return (await this.encode(texts, { dense: false, tokens: true, normalize: opts.normalize ?? true, kind: opts.kind })).tokens!;
+    return (await this.encode(texts, { dense: false, tokens: true, normalize: opts.normalize ?? true, kind: opts.kind, prompt: opts.prompt })).tokens!;
   }
 
   /**
@@ -329,6 +340,14 @@ export class Model {
       const n = ids[i].length;
       return { ids: ids[i], keyLen: n, keep: new Array<boolean>(n).fill(true), expansion: new Array<boolean>(n).fill(false) };
     });
+  }
+
+  /** The text a `prompt` option stands for: a prompt name of the model, else the literal text. */
+  private promptText(prompt: unknown): string {
+    const prompts = this.pipeline.prompts ?? {};
+    if (prompt === undefined) return this.pipeline.defaultPromptName ? prompts[this.pipeline.defaultPromptName] : '';
+    if (typeof prompt !== 'string') throw new TypeError(`prompt must be a string (a prompt name or the text to prepend), got ${prompt === null ? 'null' : typeof prompt}`);
+    return Object.hasOwn(prompts, prompt) ? prompts[prompt] : prompt;
   }
 
   /** Token ids of each input: texts through the tokenizer, id lists checked and truncated the same way. */
@@ -487,6 +506,7 @@ export async function loadModelFromFiles(files: ModelFiles, gpu: Gpu, opts: Load
         ? { source: ls.source, queryLength: ls.queryLength, documentLength: ls.documentLength, doQueryExpansion: ls.doQueryExpansion, attendToExpansionTokens: ls.attendToExpansionTokens }
         : null,
       scoreActivation,
+      prompts: { ...(pipeline.prompts ?? {}) },
       adapter: gpu.adapter,
     };
     const extras: ModelExtras = { late, dropFirstToken: !late && colbertLinear !== null };

@@ -24,7 +24,10 @@ export interface BatchShape {
   N: number; // total tokens
   B: number; // sequences
   maxLen: number; // longest sequence
-  /** seqs holds key lengths after the pairs: rows of sequence b attend to its first keyLen rows. */
+  /**
+   * seqs holds key lengths after the pairs: rows of sequence b attend to its first keyLen rows
+   * (ColBERT's unattended [MASK] expansion). Every encoder passes it to attention().
+   */
   keyLens?: boolean;
   /** Some token has a nonzero token type (a cross-encoder pair): embeddings read typeIds. */
   typeIds?: boolean;

@@ -9,7 +9,8 @@ import type { KernelCall } from '../gpu/pipelines.js';
 import { attention } from '../kernels/attention.js';
 import { embeddingsSum, gatherRows } from '../kernels/embeddings.js';
 import type { Architecture, BatchBuffers, BatchShape, Encoder } from './architecture.js';
-import type { EncoderConfig } from './config.js';
+import { ModelFileError } from '../io/errors.js';
+import type { EncoderConfig, HiddenAct } from './config.js';
 import { layerNormCall, linearCall, loadLayerNorm, loadLinear, loadStackedLinear, type LayerNorm, type Linear } from './layers.js';
 import type { GpuWeight, WeightStore } from './weights.js';
 
@@ -46,7 +47,7 @@ export class BertEmbeddings {
         typeTable: this.token_type_embeddings.chunks[0].buffer,
         typeIds: s.typeIds ? buf.typeIds : null, // (N) only when a batch has second segments
         gamma: this.LayerNorm.weight.chunks[0].buffer,
-        beta: this.LayerNorm.bias.chunks[0].buffer,
+        beta: this.LayerNorm.bias!.chunks[0].buffer, // BERT always has the bias
         wDtype: this.position_embeddings.dtype,
       }),
     );
@@ -69,6 +70,7 @@ export class BertLayer {
 
   static async load(store: WeightStore, cfg: EncoderConfig, i: number): Promise<BertLayer> {
     const C = cfg.hiddenSize, I = cfg.intermediateSize, eps = cfg.layerNormEps;
+    if (cfg.hiddenAct === 'silu') throw new ModelFileError('BERT-family hidden_act "silu" is not supported', 'config.json');
     const p = `encoder.layer.${i}`;
     const qkv = await loadStackedLinear(store, ['query', 'key', 'value'].map((n) => `${p}.attention.self.${n}`), C, [C, C, C]);
     return new BertLayer(
@@ -91,7 +93,7 @@ export class BertLayer {
       attention(gpu, { qkv, out: ctx, seqs: buf.seqs, N, B: s.B, maxLen: s.maxLen, NH: this.cfg.numHeads, HD: this.cfg.headDim, keyLens: s.keyLens }), // (N, C)
       linearCall(gpu, this.attention.output.dense, ctx, tmp, N), // (N, C)
       layerNormCall(gpu, this.attention.output.LayerNorm, tmp, buf.h, a, N), // (N, C)
-      linearCall(gpu, this.intermediate.dense, a, inter, N, this.cfg.hiddenAct), // (N, I)
+      linearCall(gpu, this.intermediate.dense, a, inter, N, this.cfg.hiddenAct as Exclude<HiddenAct, 'silu'>), // (N, I)
       linearCall(gpu, this.output.dense, inter, tmp, N), // (N, C)
       layerNormCall(gpu, this.output.LayerNorm, tmp, a, buf.h, N), // (N, C)
     ];

@@ -1,11 +1,13 @@
-// Building blocks that every architecture and the heads share: nn.Linear and nn.LayerNorm as
-// GPU weights, their loaders (through the strict WeightStore) and the calls that run them.
+// Building blocks that every architecture and the heads share: nn.Linear, nn.LayerNorm (with or
+// without bias) and RMSNorm as GPU weights, their loaders (through the strict WeightStore) and the
+// calls that run them.
 // Architecture files (bert.ts, …) and embed/forward.ts import these; none reaches into another
 // architecture's file.
 
 import type { Gpu } from '../gpu/device.js';
 import type { KernelCall } from '../gpu/pipelines.js';
 import { layernorm } from '../kernels/layernorm.js';
+import { rmsnorm } from '../kernels/rmsnorm.js';
 import { matmul, type Activation } from '../kernels/matmul.js';
 import type { GpuWeight, WeightStore } from './weights.js';
 
@@ -49,19 +51,44 @@ export function linearCall(gpu: Gpu, lin: Linear, x: GPUBuffer, y: GPUBuffer, M:
   });
 }
 
-/** nn.LayerNorm: weight (gamma) and bias (beta), f32. */
+/** nn.LayerNorm: weight (gamma) and bias (beta), f32; bias null for LayerNorm(bias=False) (ModernBERT). */
 export interface LayerNorm {
   weight: GpuWeight;
-  bias: GpuWeight;
+  bias: GpuWeight | null;
   eps: number;
 }
 
-export async function loadLayerNorm(store: WeightStore, prefix: string, C: number, eps: number): Promise<LayerNorm> {
-  return { weight: await store.upload(`${prefix}.weight`, [C], 'f32'), bias: await store.upload(`${prefix}.bias`, [C], 'f32'), eps };
+export async function loadLayerNorm(store: WeightStore, prefix: string, C: number, eps: number, bias = true): Promise<LayerNorm> {
+  return {
+    weight: await store.upload(`${prefix}.weight`, [C], 'f32'),
+    bias: bias ? await store.upload(`${prefix}.bias`, [C], 'f32') : null,
+    eps,
+  };
 }
 
-/** Records y = LayerNorm(x + residual) over `rows` rows of C (residual optional). */
-export function layerNormCall(gpu: Gpu, ln: LayerNorm, x: GPUBuffer, residual: GPUBuffer | null, y: GPUBuffer, rows: number): KernelCall {
+/**
+ * Records y = LayerNorm(x + residual) over `rows` rows of C (residual optional); `sumOut` also
+ * stores x + residual (a pre-norm block's running sum).
+ */
+export function layerNormCall(gpu: Gpu, ln: LayerNorm, x: GPUBuffer, residual: GPUBuffer | null, y: GPUBuffer, rows: number, sumOut: GPUBuffer | null = null): KernelCall {
   const C = ln.weight.shape[0];
-  return layernorm(gpu, { x, residual, y, rows, C, eps: ln.eps, gamma: ln.weight.chunks[0].buffer, beta: ln.bias.chunks[0].buffer });
+  return layernorm(gpu, {
+    x, residual, y, rows, C, eps: ln.eps, sumOut,
+    gamma: ln.weight.chunks[0].buffer, beta: ln.bias ? ln.bias.chunks[0].buffer : null,
+  });
+}
+
+/** Qwen3RMSNorm (T5LayerNorm): y = x · rsqrt(mean(x²) + eps) · weight; weight f32. */
+export interface RMSNorm {
+  weight: GpuWeight;
+  eps: number;
+}
+
+export async function loadRMSNorm(store: WeightStore, prefix: string, C: number, eps: number): Promise<RMSNorm> {
+  return { weight: await store.upload(`${prefix}.weight`, [C], 'f32'), eps };
+}
+
+/** Records y = RMSNorm(x + residual) over `rows` rows of C (residual optional); `sumOut` also stores x + residual. */
+export function rmsNormCall(gpu: Gpu, n: RMSNorm, x: GPUBuffer, residual: GPUBuffer | null, y: GPUBuffer, rows: number, sumOut: GPUBuffer | null = null): KernelCall {
+  return rmsnorm(gpu, { x, residual, y, sumOut, rows, C: n.weight.shape[0], eps: n.eps, weight: n.weight.chunks[0].buffer });
 }

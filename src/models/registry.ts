@@ -6,8 +6,11 @@ import { ModelFileError } from '../io/errors.js';
 import type { Architecture } from './architecture.js';
 import { BERT } from './bert.js';
 import type { EncoderConfig } from './config.js';
+import { MODERNBERT } from './modernbert.js';
+import { NOMIC_BERT } from './nomic_bert.js';
+import { QWEN3 } from './qwen3.js';
 
-const ARCHITECTURES: readonly Architecture[] = [BERT];
+const ARCHITECTURES: readonly Architecture[] = [BERT, MODERNBERT, NOMIC_BERT, QWEN3];
 
 /** The architecture that loads `cfg` (its family was validated by parseConfig). */
 export function architectureFor(cfg: EncoderConfig): Architecture {

@@ -1,11 +1,12 @@
 // Browser test: the library's browser bundle in headless Chromium (Debian's /usr/bin/chromium,
-// driven by playwright-core). (1) golden.html loads the bge-m3-tiny fixture by base URL over a
-// loopback HTTP server and runs the golden checks of test/models/golden.test.ts in the page
-// (golden-page.ts), once per software adapter (SwiftShader: core feature level with subgroups;
-// lavapipe through OpenGL ES: compatibility mode); (2) the demo page (examples/browser) loads the
-// same model, scores a query and is saved as test-results/demo-heatmap.png for a person to look
-// at; (3) late-page.ts runs the ColBERT / PyLate / cross-encoder golden checks in the page. A
-// missing Chromium, WebGPU or adapter fails the test; nothing is skipped.
+// driven by playwright-core). (1) golden.html loads the bge-m3-tiny fixture (then modernbert-tiny,
+// nomic-bert-tiny, qwen3-embed-tiny) by base URL over a loopback HTTP server and runs the golden
+// checks of the Node golden tests in the page (golden-page.ts), once per software adapter
+// (SwiftShader: core feature level with subgroups; lavapipe through OpenGL ES: compatibility
+// mode); (2) the demo page (examples/browser) loads the bge-m3-tiny model (and colbertv2-tiny),
+// scores a query and is saved as test-results/demo-heatmap*.png for a person to look at;
+// (3) late-page.ts runs the ColBERT / PyLate / cross-encoder golden checks in the page. A missing
+// Chromium, WebGPU or adapter fails the test; nothing is skipped.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -66,6 +67,42 @@ async function launch(adapter: AdapterName): Promise<Browser> {
   });
 }
 
+/** Serves the browser bundle, the golden page and the fixtures; runs the page on `model`; fails on any failed check. */
+async function goldenPage(browser: Browser, adapter: AdapterName, model: string): Promise<GoldenPageResult> {
+  // The real browser bundle (throws if it imports node:* or contains the webgpu package) and
+  // the test page, bundled against it as an external module.
+  const lib: { code: string } = await bundleBrowser();
+  const page = await bundlePage(join(ROOT, 'test/browser/golden-page.ts'), './index.browser.js');
+  const server = staticServer([
+    { path: '/', body: readFileSync(join(ROOT, 'test/browser/golden.html')), type: 'text/html; charset=utf-8' },
+    { path: '/golden-page.js', body: page },
+    { path: '/index.browser.js', body: lib.code },
+    { prefix: '/fixtures/', dir: join(ROOT, 'test/fixtures') },
+  ]);
+  const url = await listen(server);
+  const tab = await browser.newPage();
+  const log = recordPage(tab);
+  try {
+    const fl = ADAPTERS[adapter].featureLevel;
+    await tab.goto(`${url}/?model=/fixtures/${model}/${fl ? `&featureLevel=${fl}` : ''}`);
+    await tab.waitForFunction(() => window.__golden !== undefined, null, { timeout: 140_000, polling: 200 }).catch((e: Error) => {
+      throw new Error(`the golden page did not finish: ${e.message}\n${log.join('\n')}`);
+    });
+    const r = (await tab.evaluate(() => window.__golden)) as GoldenPageResult;
+    console.log(`[browser] ${model} adapter: ${JSON.stringify(r.adapter)}`);
+    console.log(`[browser] ${model} loadModel onProgress: ${JSON.stringify(r.progress)}`);
+    for (const c of r.checks) console.log(`[browser] ${model} ${c.ok ? 'ok  ' : 'FAIL'} ${c.name} (${c.ms} ms)${c.error ? `: ${c.error}` : ''}`);
+    if (!r.ok) {
+      const failed = r.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.error}`);
+      throw new Error(`${model} in Chromium (${adapter}): ${[r.error, ...failed].filter(Boolean).join('\n')}\n--- page log ---\n${log.join('\n')}`);
+    }
+    return r;
+  } finally {
+    await tab.close();
+    await closeServer(server);
+  }
+}
+
 for (const ADAPTER of SELECTED) describe(`browser golden (headless Chromium, ${ADAPTER} adapter)`, () => {
   let browser: Browser | undefined;
 
@@ -78,46 +115,32 @@ for (const ADAPTER of SELECTED) describe(`browser golden (headless Chromium, ${A
   });
 
   it('passes the bge-m3-tiny golden checks through the browser bundle', async () => {
-    // The real browser bundle (throws if it imports node:* or contains the webgpu package) and
-    // the test page, bundled against it as an external module.
-    const lib: { code: string } = await bundleBrowser();
-    const page = await bundlePage(join(ROOT, 'test/browser/golden-page.ts'), './index.browser.js');
-    const server = staticServer([
-      { path: '/', body: readFileSync(join(ROOT, 'test/browser/golden.html')), type: 'text/html; charset=utf-8' },
-      { path: '/golden-page.js', body: page },
-      { path: '/index.browser.js', body: lib.code },
-      { prefix: '/fixtures/', dir: join(ROOT, 'test/fixtures') },
+    const r = await goldenPage(browser!, ADAPTER, 'bge-m3-tiny');
+    expect(r.checks.map((c) => c.name)).toEqual([
+      'reports its configuration',
+      'tokenize matches golden ids',
+      'embed matches dense',
+      'embedTokens matches colbert',
+      'sparse matches lexical_weights',
+      'scores: dense, colbert (CPU maxSim and GPU maxSimMatrix) and sparse',
     ]);
-    const url = await listen(server);
-    const tab = await browser!.newPage();
-    const log = recordPage(tab);
-    try {
-      const fl = ADAPTERS[ADAPTER].featureLevel;
-      await tab.goto(`${url}/?model=/fixtures/bge-m3-tiny/${fl ? `&featureLevel=${fl}` : ''}`);
-      await tab.waitForFunction(() => window.__golden !== undefined, null, { timeout: 100_000, polling: 200 }).catch((e: Error) => {
-        throw new Error(`the golden page did not finish: ${e.message}\n${log.join('\n')}`);
-      });
-      const r = (await tab.evaluate(() => window.__golden)) as GoldenPageResult;
-      console.log(`[browser] adapter: ${JSON.stringify(r.adapter)}`);
-      console.log(`[browser] loadModel onProgress: ${JSON.stringify(r.progress)}`);
-      for (const c of r.checks) console.log(`[browser] ${c.ok ? 'ok  ' : 'FAIL'} ${c.name} (${c.ms} ms)${c.error ? `: ${c.error}` : ''}`);
-      if (!r.ok) {
-        const failed = r.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.error}`);
-        throw new Error(`in Chromium (${ADAPTER}): ${[r.error, ...failed].filter(Boolean).join('\n')}\n--- page log ---\n${log.join('\n')}`);
-      }
+  }, 150_000);
+
+  // ModernBERT (local window, alternating layers), NomicBERT (rotary, SwiGLU), Qwen3 (BF16, GQA,
+  // causal, last token, prompts): the checks of test/models/golden-suite.ts in the page.
+  for (const name of ['modernbert-tiny', 'nomic-bert-tiny', 'qwen3-embed-tiny']) {
+    it(`passes the ${name} golden checks through the browser bundle`, async () => {
+      const r = await goldenPage(browser!, ADAPTER, name);
       expect(r.checks.map((c) => c.name)).toEqual([
         'reports its configuration',
         'tokenize matches golden ids',
+        'hiddenStates matches hidden',
         'embed matches dense',
-        'embedTokens matches colbert',
-        'sparse matches lexical_weights',
-        'scores: dense, colbert (CPU maxSim and GPU maxSimMatrix) and sparse',
+        'dense scores',
+        ...(name === 'qwen3-embed-tiny' ? ['embed with { prompt } matches the instructed queries'] : []),
       ]);
-    } finally {
-      await tab.close();
-      await closeServer(server);
-    }
-  }, 150_000);
+    }, 150_000);
+  }
 
   it('passes the ColBERT, PyLate and cross-encoder golden checks through the browser bundle', async () => {
     const lib: { code: string } = await bundleBrowser();

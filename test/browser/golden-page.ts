@@ -1,8 +1,9 @@
 // In-page half of the browser test (bundled by test/browser/browser.test.ts, run in Chromium):
-// loads the bge-m3-tiny fixture by base URL with the browser bundle's loadModel, reads
-// golden.json + golden.safetensors itself, and runs the same golden checks, with the same
-// tolerances, as test/models/golden.test.ts does in Node. The outcome is published as
-// `window.__golden` (a GoldenPageResult) and printed into the page.
+// loads a fixture (`?model=`, default bge-m3-tiny) by base URL with the browser bundle's
+// loadModel, reads golden.json + golden.safetensors itself, and runs the same golden checks, with
+// the same tolerances, as the Node golden tests: test/models/golden.test.ts for BGE-M3,
+// test/models/golden-suite.ts for the ModernBERT / NomicBERT / Qwen3 fixtures. The outcome is
+// published as `window.__golden` (a GoldenPageResult) and printed into the page.
 
 import { loadModel, maxSim, lexicalScore, dot, type Model } from '../../src/index.browser.js';
 import { cosine, expectClose, expectRowCosine } from '../util/compare.js';
@@ -29,6 +30,9 @@ interface GoldenText {
   text: string;
   ids: number[];
   lexical_weights?: Record<string, number>;
+  /** qwen3-embed-tiny's `instructed` group: the bare query and the prompt name. */
+  query?: string;
+  prompt_name?: string;
 }
 
 interface Golden {
@@ -125,7 +129,6 @@ async function run(): Promise<GoldenPageResult> {
     return { ok: false, adapter, checks: [], error: `reading the golden files under ${base}: ${(e as Error).message}` };
   }
   const texts = Object.entries(g.groups).flatMap(([group, items]) => items.map((t, index) => ({ group, index, text: t.text })));
-  const all = texts.map((t) => t.text);
   let model: Model;
   const progress = { calls: 0, loaded: 0, total: 0 };
   try {
@@ -147,6 +150,71 @@ async function run(): Promise<GoldenPageResult> {
   };
 
   try {
+    if (g.m3) await m3Checks(step, model, g, texts);
+    else await familyChecks(step, model, g, texts);
+  } finally {
+    model.dispose();
+  }
+  return { ok: checks.every((c) => c.ok), adapter, checks, progress };
+}
+
+type Step = (name: string, body: () => Promise<void>) => Promise<void>;
+type Texts = { group: string; index: number; text: string }[];
+
+/** The ModernBERT / NomicBERT / Qwen3 fixtures: test/models/golden-suite.ts's checks (and Qwen3's prompt). */
+async function familyChecks(step: Step, model: Model, g: Golden, texts: Texts): Promise<void> {
+  const all = texts.map((t) => t.text);
+  await step('reports its configuration', async () => {
+    check(model.info.maxLength === g.max_len, `maxLength ${model.info.maxLength}, expected ${g.max_len}`);
+    const pooling = g.pooling === 'lasttoken' ? 'last' : g.pooling;
+    check(model.info.pooling === pooling, `pooling ${model.info.pooling}, expected ${pooling}`);
+    check(model.info.normalize === g.normalize, `normalize ${model.info.normalize}, expected ${g.normalize}`);
+  });
+
+  await step('tokenize matches golden ids', async () => {
+    const ids = await model.tokenize(all);
+    texts.forEach((t, i) => sameArray(ids[i], g.groups[t.group][t.index].ids, `tokenize ${t.group}/${t.index}`));
+  });
+
+  await step('hiddenStates matches hidden', async () => {
+    const out = await model.hiddenStates(all);
+    texts.forEach((t, i) => {
+      const ref = tensor(g, t.group, t.index, 'hidden');
+      sameArray(out[i].shape, ref.shape, `hidden shape ${t.group}/${t.index}`);
+      // As in Node: f32 math through 2–3 layers, 1e-4 of the tensor's largest value.
+      expectClose(out[i].data, ref.data, { rtolMax: 1e-4, shape: ref.shape, label: `hidden ${t.group}/${t.index}` });
+    });
+  });
+
+  await step('embed matches dense', async () => {
+    const out = await model.embed(all, { prompt: '' });
+    texts.forEach((t, i) => {
+      const ref = tensor(g, t.group, t.index, 'dense');
+      expectClose(out[i], ref.data, { atol: 2e-5, label: `dense ${t.group}/${t.index}` });
+      const c = cosine(out[i], ref.data);
+      check(c > 0.99999, `dense ${t.group}/${t.index}: cosine ${c} <= 0.99999`);
+    });
+  });
+
+  await step('dense scores', async () => {
+    const q = await model.embed(g.groups.queries.map((t) => t.text), { prompt: '' });
+    const d = await model.embed(g.groups.documents.map((t) => t.text), { prompt: '' });
+    expectClose(q.flatMap((qv) => d.map((dv) => dot(qv, dv))), g.scores.dense.flat(), { atol: 3e-5, shape: [q.length, d.length], label: 'dense scores' });
+  });
+
+  if (g.groups.instructed) {
+    await step('embed with { prompt } matches the instructed queries', async () => {
+      const items = g.groups.instructed;
+      const out = await model.embed(items.map((t) => t.query!), { prompt: items[0].prompt_name });
+      items.forEach((t, i) => expectClose(out[i], tensor(g, 'instructed', i, 'dense').data, { atol: 2e-5, label: `instructed ${i}` }));
+    });
+  }
+}
+
+/** BGE-M3 (bge-m3-tiny): dense, multi-vector and sparse outputs and their scores. */
+async function m3Checks(step: Step, model: Model, g: Golden, texts: Texts): Promise<void> {
+  const all = texts.map((t) => t.text);
+  {
     await step('reports its configuration', async () => {
       check(model.info.maxLength === g.max_len, `maxLength ${model.info.maxLength}, expected ${g.max_len}`);
       check(model.info.pooling === g.pooling, `pooling ${model.info.pooling}, expected ${g.pooling}`);
@@ -225,10 +293,7 @@ async function run(): Promise<GoldenPageResult> {
       // Sums of products of weights each accurate to ~2e-5 relative.
       expectClose(sq.flatMap((a) => sd.map((b) => lexicalScore(a, b))), g.scores.sparse.flat(), { atol: 1e-4 * maxScore, shape, label: 'sparse scores' });
     });
-  } finally {
-    model.dispose();
   }
-  return { ok: checks.every((c) => c.ok), adapter, checks, progress };
 }
 
 declare global {

@@ -55,8 +55,10 @@ describe('parseConfig', () => {
   });
 
   it('refuses unknown architectures, activations and bad numbers with a clear message', async () => {
-    expect(await errorOf(() => parseConfig({ ...bertJson, model_type: 'nomic_bert', architectures: ['NomicBertModel'] }, '/m'))).toBe(
-      'config.json in /m: unsupported model (model_type "nomic_bert", architectures ["NomicBertModel"]). Supported: model_type bert, xlm-roberta, roberta; architectures BertModel, XLMRobertaModel, RobertaModel, HF_ColBERT, BertForSequenceClassification, XLMRobertaForSequenceClassification, RobertaForSequenceClassification',
+    expect(await errorOf(() => parseConfig({ ...bertJson, model_type: 't5', architectures: ['T5EncoderModel'] }, '/m'))).toBe(
+      'config.json in /m: unsupported model (model_type "t5", architectures ["T5EncoderModel"]). Supported: model_type bert, xlm-roberta, roberta, modernbert, nomic_bert, qwen3; ' +
+        'architectures BertModel, XLMRobertaModel, RobertaModel, ModernBertModel, NomicBertModel, Qwen3Model, Qwen3ForCausalLM, ' +
+        'HF_ColBERT, BertForSequenceClassification, XLMRobertaForSequenceClassification, RobertaForSequenceClassification',
     );
     const { model_type: _, ...noType } = bertJson;
     expect(await errorOf(() => parseConfig({ ...noType, architectures: ['T5EncoderModel'] }, '/m'))).toContain('unsupported model (model_type null, architectures ["T5EncoderModel"])');
@@ -70,6 +72,43 @@ describe('parseConfig', () => {
     expect(await errorOf(() => parseConfig({ ...bertJson, layer_norm_eps: -1 }, '/m'))).toContain('"layer_norm_eps" must be a positive number, got -1');
     expect(await errorOf(() => parseConfig({ ...bertJson, position_embedding_type: 'relative_key' }, '/m'))).toContain('unsupported position_embedding_type "relative_key"');
     expect(await errorOf(() => parseConfig([1], '/m'))).toBe('config.json in /m: is not a JSON object');
+  });
+
+  it('reads the ModernBERT, NomicBERT and Qwen3 fixtures with their own settings', async () => {
+    const cfg = async (d: string) => parseConfig(await folderFiles(join(FIX, d)).json('config.json'), d);
+    expect(await cfg('modernbert-tiny')).toMatchObject({
+      family: 'modernbert', hiddenSize: 64, numHeads: 4, headDim: 16, numLayers: 3, intermediateSize: 96, hiddenAct: 'gelu_erf',
+      maxPositions: 8192, typeVocabSize: 0, layerNormEps: 1e-5, positionOffset: 0,
+      arch: { kind: 'modernbert', layerTypes: ['full', 'sliding', 'full'], slidingWindow: 4, globalRopeTheta: 160000, localRopeTheta: 10000, normBias: false, attentionBias: false, mlpBias: false },
+    });
+    expect(await cfg('nomic-bert-tiny')).toMatchObject({
+      family: 'nomic_bert', vocabSize: 256, hiddenSize: 64, numHeads: 4, headDim: 16, numLayers: 2, intermediateSize: 256, hiddenAct: 'silu',
+      maxPositions: 8192, typeVocabSize: 2, layerNormEps: 1e-12,
+      arch: { kind: 'nomic_bert', rotaryBase: 1000, rotaryDim: 16, qkvProjBias: false, mlpFc1Bias: false, mlpFc2Bias: false },
+    });
+    expect(await cfg('qwen3-embed-tiny')).toMatchObject({
+      family: 'qwen3', architectures: ['Qwen3ForCausalLM'], hiddenSize: 48, numHeads: 4, headDim: 16, numLayers: 2, intermediateSize: 96, hiddenAct: 'silu',
+      maxPositions: 32768, typeVocabSize: 0, layerNormEps: 1e-6, arch: { kind: 'qwen3', ropeTheta: 1e6, numKeyValueHeads: 2, attentionBias: false },
+    });
+  });
+
+  it('follows the new families\' config classes: layer_types, rope_parameters, vocab and n_inner rounding', async () => {
+    const mb = JSON.parse(readFileSync(join(FIX, 'modernbert-tiny/config.json'), 'utf8')) as Record<string, unknown>;
+    expect(parseConfig({ ...mb, global_attn_every_n_layers: 3, num_hidden_layers: 4 }, 'o').arch).toMatchObject({ layerTypes: ['full', 'sliding', 'sliding', 'full'] });
+    // transformers ≥ 5 configs: rope_parameters per layer type
+    const rope = { full_attention: { rope_type: 'default', rope_theta: 1e5 }, sliding_attention: { rope_type: 'default', rope_theta: 1e3 } };
+    expect(parseConfig({ ...mb, rope_parameters: rope }, 'o').arch).toMatchObject({ globalRopeTheta: 1e5, localRopeTheta: 1e3 });
+    const nb = JSON.parse(readFileSync(join(FIX, 'nomic-bert-tiny/config.json'), 'utf8')) as Record<string, unknown>;
+    expect(parseConfig({ ...nb, vocab_size: 222, n_inner: 300 }, 'o')).toMatchObject({ vocabSize: 256, intermediateSize: 512 });
+    expect(parseConfig({ ...nb, rotary_emb_fraction: 0.5 }, 'o').arch).toMatchObject({ rotaryDim: 8 });
+    expect(await errorOf(() => parseConfig({ ...nb, prenorm: true }, '/m'))).toContain('"prenorm": true is not supported');
+    expect(await errorOf(() => parseConfig({ ...nb, activation_function: 'gelu' }, '/m'))).toContain('unsupported activation_function "gelu"');
+    expect(await errorOf(() => parseConfig({ ...nb, rotary_scaling_factor: 2 }, '/m'))).toContain('"rotary_scaling_factor" (dynamic NTK rotary) is not supported');
+    const qw = JSON.parse(readFileSync(join(FIX, 'qwen3-embed-tiny/config.json'), 'utf8')) as Record<string, unknown>;
+    expect(await errorOf(() => parseConfig({ ...qw, num_key_value_heads: 3 }, '/m'))).toContain('num_attention_heads 4 is not a multiple of num_key_value_heads 3');
+    expect(await errorOf(() => parseConfig({ ...qw, use_sliding_window: true }, '/m'))).toContain('"use_sliding_window": true is not supported');
+    expect(await errorOf(() => parseConfig({ ...qw, rope_scaling: { rope_type: 'yarn', factor: 4 } }, '/m'))).toContain('unsupported rope_scaling');
+    expect(await errorOf(() => parseConfig({ ...qw, hidden_act: 'relu2' }, '/m'))).toContain('unsupported hidden_act "relu2"');
   });
 
   it('a missing config.json is a not-found error naming the folder', async () => {
@@ -86,6 +125,23 @@ describe('readPipelineConfig', () => {
     expect(await readPipelineConfig(folderFiles(join(FIX, 'bert-mean')))).toEqual({ pooling: 'mean', normalize: true, dense: [], maxSeqLength: 96, fromSentenceTransformers: true, transformerDir: '' });
     expect(await readPipelineConfig(folderFiles(join(FIX, 'bert-cls-f16')))).toEqual({ pooling: 'cls', normalize: true, dense: [], fromSentenceTransformers: true, transformerDir: '' });
     expect(await readPipelineConfig(folderFiles(join(FIX, 'bge-m3-tiny')))).toMatchObject({ pooling: 'cls', normalize: true });
+  });
+
+  it('reads prompts and default_prompt_name of config_sentence_transformers.json', async () => {
+    const q = await readPipelineConfig(folderFiles(join(FIX, 'qwen3-embed-tiny')));
+    expect(q).toMatchObject({ pooling: 'last', normalize: true, maxSeqLength: 40 });
+    expect(q.prompts?.query).toBe('Instruct: Given a web search query, retrieve relevant passages that answer the query\nQuery:');
+    expect(q.defaultPromptName).toBeUndefined();
+    const st = (c: unknown) =>
+      readPipelineConfig(mapFiles({
+        'modules.json': enc(modules(['Transformer', ''], ['Pooling', '1_Pooling'])), '1_Pooling/config.json': enc(pooling('cls')),
+        'config_sentence_transformers.json': enc(c),
+      }, 'picked'));
+    expect(await st({ prompts: { query: 'q: ' }, default_prompt_name: 'query' })).toMatchObject({ prompts: { query: 'q: ' }, defaultPromptName: 'query' });
+    expect(await errorOf(() => st({ prompts: { query: 'q: ' }, default_prompt_name: 'doc' }))).toBe(
+      'config_sentence_transformers.json in picked: "default_prompt_name" "doc" is not one of the prompts (query)',
+    );
+    expect(await errorOf(() => st({ prompts: { query: 1 } }))).toContain('"prompts" must map prompt names to strings');
   });
 
   it('without modules.json: CLS pooling + normalize', async () => {

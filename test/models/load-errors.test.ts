@@ -85,6 +85,22 @@ describe('loadModel errors', () => {
     await expectLoadError(f, /missing weight "bert\.encoder\.layer\.2\.output\.LayerNorm\.bias"/);
   });
 
+  it('ModernBERT, NomicBERT and Qwen3 checkpoints missing a weight name the key; nothing stays allocated', async () => {
+    const cases: [string, string, string][] = [
+      ['modernbert-tiny', 'layers.1.attn_norm.weight', 'layers.1.attn_norm.weigxt'],
+      ['nomic-bert-tiny', 'encoder.layers.1.mlp.fc12.weight', 'encoder.layers.1.mlp.fc13.weight'],
+      ['qwen3-embed-tiny', 'layers.1.self_attn.k_norm.weight', 'layers.1.self_attn.x_norm.weight'],
+    ];
+    for (const [name, key, renamed] of cases) {
+      const f = folder(name);
+      f['model.safetensors'] = editHeader(f['model.safetensors'], (h) => {
+        h[renamed] = h[key];
+        delete h[key];
+      });
+      await expectLoadError(f, new RegExp(`missing weight "${key.replaceAll('.', '\\.')}"`));
+    }
+  });
+
   it('an unknown architecture lists what is supported', async () => {
     const f = folder('bert-mean');
     f['config.json'] = new TextEncoder().encode(JSON.stringify({ ...JSON.parse(new TextDecoder().decode(f['config.json'])), model_type: 'gpt2', architectures: ['GPT2Model'] }));
