@@ -30,6 +30,12 @@ export interface ServerEngine {
   tokenize(texts: string[]): number[][];
   /** One forward (or as few as the token budget allows) for all requested outputs; ids are used as given. */
   encode(inputs: number[][], opts: EncodeOptions): Promise<Encoded>;
+  /**
+   * Late-interaction (ColBERT / PyLate) token vectors of texts encoded as queries or documents
+   * (markers, [MASK] expansion, skiplist); present only for such models, whose token ids alone
+   * cannot say which kind a text is.
+   */
+  embedLate?: (texts: string[], kind: 'query' | 'document') => Promise<TokenEmbeddings[]>;
   /** Cross-encoder relevance of (query, doc) pairs; present only for cross-encoder models. */
   score?: (query: string, docs: string[], opts?: { activation?: 'sigmoid' }) => Promise<number[]>;
   dispose(): void;
@@ -45,6 +51,7 @@ export function engineFromModel(model: Model): ServerEngine {
     tokenize: (texts) => m.tokenizer.encodeUntruncated(texts),
     encode: (inputs, opts) => m.encode(inputs, opts),
     score: m.info.task === 'score' ? m.score.bind(m) : undefined,
+    embedLate: m.info.lateInteraction ? (texts, kind) => m.embedTokens(texts, { kind }) : undefined,
     dispose: () => m.dispose(),
   };
 }

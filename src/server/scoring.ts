@@ -56,6 +56,12 @@ async function scorePairs(ctx: ServerContext, left: string[], right: string[], b
     }
     return { scores, tokens };
   }
+  if (method === 'maxsim' && ctx.engine.embedLate) {
+    // ColBERT / PyLate: queries and documents are encoded differently (markers, expansion, skiplist).
+    const q = await ctx.engine.embedLate(left, 'query');
+    const d = await ctx.engine.embedLate(right, 'document');
+    return { scores: Array.from({ length: n }, (_, i) => maxSim(q[li(i)]!, d[i]!, { reduce: 'sum' })), tokens };
+  }
   if (method === 'maxsim') {
     const res = await ctx.batcher.submit(ids, { tokens: true, normalize: true });
     const t = res.tokens!;

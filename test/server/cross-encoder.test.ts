@@ -54,3 +54,42 @@ describe('server with a real cross-encoder (cross-encoder-xlmr-tiny)', () => {
     }
   });
 });
+
+describe('server with a ColBERT model (colbertv2-tiny): queries and documents encoded as such', () => {
+  interface LateG {
+    groups: { queries: { text: string }[]; documents: { text: string; ids: number[] }[] };
+    tensors: Map<string, { shape: number[]; data: Float32Array }>;
+    scores: { maxsim: number[][] };
+    max_len?: number;
+  }
+  const g = readGoldenAs<LateG>('colbertv2-tiny');
+  let model: Model;
+  let srv: Running;
+  beforeAll(async () => {
+    model = await loadFixture('colbertv2-tiny');
+    srv = await startServer(engineFromModel(model));
+  });
+  afterAll(async () => {
+    await srv?.close();
+    model?.dispose();
+  });
+
+  it('/rerank and /score give ColBERT MaxSim sums (query markers + [MASK] expansion, document skiplist)', async () => {
+    // Documents short enough for the server's max-length check (it refuses longer inputs, as vLLM).
+    const maxLen = model.info.maxLength;
+    const docIdx = g.groups.documents.map((d, j) => ({ d, j })).filter(({ d }) => d.ids.length < maxLen).map(({ j }) => j);
+    expect(docIdx.length).toBeGreaterThan(1);
+    const docs = docIdx.map((j) => g.groups.documents[j].text);
+    for (let i = 0; i < g.groups.queries.length; i++) {
+      const s = await post(srv.url, '/score', { text_1: g.groups.queries[i].text, text_2: docs });
+      expect(s.status, JSON.stringify(s.json)).toBe(200);
+      const got: number[] = s.json.data.map((x: { score: number }) => x.score);
+      // As the ColBERT golden test: MaxSim sums within 2e-5 of the float64 reference.
+      got.forEach((v, k) => expect(Math.abs(v - g.scores.maxsim[i][docIdx[k]]), `query ${i} doc ${docIdx[k]}`).toBeLessThan(2e-5));
+    }
+    const r = await post(srv.url, '/rerank', { query: g.groups.queries[0].text, documents: docs, top_n: 2 });
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    const want = docIdx.map((j, k) => ({ k, s: g.scores.maxsim[0][j] })).sort((a, b) => b.s - a.s).slice(0, 2);
+    expect(r.json.results.map((x: { index: number }) => x.index)).toEqual(want.map((w) => w.k));
+  });
+});
