@@ -8,6 +8,7 @@ import type { KernelRow } from './kernels.js';
 import type { Peak } from './peak.js';
 import type { TfjsRow } from './tfjs.js';
 import { formatE2E, type E2ERow } from './e2e.js';
+import { SUBGROUP_DEFAULT, subgroupWordsPerFlop } from '../src/kernels/matmul.js';
 
 export interface BenchReport {
   adapter: Pick<AdapterSummary, 'vendor' | 'architecture' | 'description'> & { device: string };
@@ -45,6 +46,14 @@ export function formatReport(rep: BenchReport): string {
     `peak: FMA ${p.fmaGflops.toFixed(2)} GFLOP/s (best probe ${p.fmaConfig} of ${p.fmaProbes.map((x) => `${x.config} ${x.gflops.toFixed(1)}`).join(', ')}; ` +
       `per CPU time ${p.fmaCpuGflops?.toFixed(1) ?? '-'}), copy ${p.copyGbps.toFixed(2)} GB/s, storage loads ${p.loadGwords?.toFixed(2) ?? '-'} G words/s`,
   );
+  if (p.loadGwords) {
+    // Time per FLOP = 1/FMA rate + (words per FLOP)/load rate; the ceiling is its FMA share.
+    const ceiling = (w: 'f32' | 'f16') => 1 / (1 + subgroupWordsPerFlop(SUBGROUP_DEFAULT, w) * (p.fmaGflops / p.loadGwords!));
+    lines.push(
+      `matmul sg load-bound ceiling (FMA + storage-load probes of this run): f32 weights ${(100 * ceiling('f32')).toFixed(0)}% of FMA peak, ` +
+        `f16 weights ${(100 * ceiling('f16')).toFixed(0)}%`,
+    );
+  }
   if (rep.variants) lines.push(`variants (timed at load): matmul ${rep.variants.matmul}, attention ${rep.variants.attention}`);
   const table: string[][] = [['kernel', 'shape', 'median ms', 'rate', '% peak', '% peak cpu', 'vs TF.js']];
   for (const r of rep.rows) {

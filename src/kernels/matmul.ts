@@ -61,6 +61,17 @@ export function matmulFlops(M: number, N: number, K: number): number {
   return 2 * M * N * K;
 }
 
+/**
+ * 32-bit words each invocation loads per FLOP in the subgroup kernel's inner loop: per step of
+ * 4 k a lane loads R vec4 of X and TN quads of W (4 words each as f32, 2 as f16 pairs) and does
+ * 8·R·TN·4 FMAs. On CPU adapters these per-lane loads, not the FMAs, set the speed, so with the
+ * load probe's words/s this gives the kernel's load-bound ceiling (bench/report.ts).
+ */
+export function subgroupWordsPerFlop(config: SubgroupConfig, wDtype: 'f32' | 'f16' = 'f32'): number {
+  const words = 4 * config.R + (wDtype === 'f16' ? 2 : 4) * config.TN;
+  return words / (2 * 8 * config.R * config.TN * 4);
+}
+
 /** Whether the subgroup kernel can run: subgroups of at least 8 lanes that divide its workgroup. */
 export function subgroupKernelUsable(gpu: Gpu, wg = SUBGROUP_DEFAULT.WG): boolean {
   if (!gpu.features.subgroups) return false;
