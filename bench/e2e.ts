@@ -1,13 +1,14 @@
-// End-to-end benchmark rows: random-weight MiniLM-L6- and BERT-base-shaped models (generated at
-// bench time), batch 32 × 128 and 8 × 512 tokens, f32 and f16 weights, through the public
-// `embed()` (tokenize → one forward → pooled, normalized vectors). Each row is validated first
+// End-to-end benchmark rows: random-weight models (generated at bench time) through the public
+// `embed()` (tokenize → one forward → pooled, normalized vectors). Default: MiniLM-L6 at
+// 32 × 128 (f32, f16) and 8 × 512 (f32). --full: MiniLM-L6 and BERT-base at 32 × 128 and
+// 8 × 512, f32 and f16, and a BGE-M3-shaped encoder (24 × 1024) on one 8192-token text. Each row is validated first
 // (finite unit vectors; the first text alone gives the same vector as in the batch), then timed:
 // tokens/s, ms per batch, and the ratio to the matmul-only bound (the forward's matmul FLOPs
 // over the matmul throughput measured in the same run).
 
 import { nodeGpu } from '../src/gpu/node.js';
 import { loadModelFromFiles, type Model } from '../src/embed/model.js';
-import { BERT_BASE, MINILM_L6, forwardFlops, randomBertFiles, textOfTokens, type BertShape } from './random-model.js';
+import { BERT_BASE, BGE_M3_SHAPE, MINILM_L6, forwardFlops, randomBertFiles, textOfTokens, type BertShape } from './random-model.js';
 import { median } from './peak.js';
 
 export interface E2ERow {
@@ -34,11 +35,37 @@ export interface E2EOptions {
   /** Matmul throughput measured in this run (GFLOP/s), per weight dtype. */
   matmulGflops: { f32?: number; f16?: number };
   iterations: number;
+  /** All rows (else the default MiniLM rows). */
+  full: boolean;
   filter?: string;
   log(msg: string): void;
 }
 
-const BATCHES: [number, number][] = [[32, 128], [8, 512]];
+interface E2ECase {
+  shape: BertShape;
+  B: number;
+  T: number;
+  dtype: 'f32' | 'f16';
+  /** Timed runs (default opts.iterations); 0 = time the first (warm-up) run only. */
+  iterations?: number;
+}
+
+export function e2eCases(full: boolean): E2ECase[] {
+  if (!full) {
+    return [
+      { shape: MINILM_L6, B: 32, T: 128, dtype: 'f32' },
+      { shape: MINILM_L6, B: 32, T: 128, dtype: 'f16' },
+      { shape: MINILM_L6, B: 8, T: 512, dtype: 'f32' },
+    ];
+  }
+  const cases: E2ECase[] = [];
+  for (const shape of [MINILM_L6, BERT_BASE]) {
+    for (const [B, T] of [[32, 128], [8, 512]]) for (const dtype of ['f32', 'f16'] as const) cases.push({ shape, B, T, dtype });
+  }
+  // Many minutes on a CPU adapter: the first run is the sample.
+  cases.push({ shape: BGE_M3_SHAPE, B: 1, T: 8192, dtype: 'f32', iterations: 0 });
+  return cases;
+}
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   let m = 0;
@@ -55,13 +82,14 @@ async function validate(model: Model, texts: string[], out: Float32Array[]): Pro
     }
     if (Math.abs(Math.sqrt(n) - 1) > 1e-4) throw new Error(`vector ${i} has norm ${Math.sqrt(n)}, expected 1`);
   }
+  if (texts.length === 1) return; // batch of one: nothing to compare with
   const [alone] = await model.embed([texts[0]]);
   const d = maxAbsDiff(alone, out[0]);
   // Same sequence, same math: only the batch around it differs.
   if (d > 1e-5) throw new Error(`first text alone differs from its batched vector by ${d}`);
 }
 
-async function runRow(s: BertShape, B: number, T: number, dtype: 'f32' | 'f16', opts: E2EOptions): Promise<E2ERow> {
+async function runRow(s: BertShape, B: number, T: number, dtype: 'f32' | 'f16', iterations: number, opts: E2EOptions): Promise<E2ERow> {
   const row: E2ERow = { kernel: `e2e|${s.name},${dtype}`, model: s.name, shape: `${B}x${T}`, dtype, status: 'ok' };
   const gpu = await nodeGpu();
   if (dtype === 'f16' && !gpu.features.f16) {
@@ -74,14 +102,17 @@ async function runRow(s: BertShape, B: number, T: number, dtype: 'f32' | 'f16', 
     const texts = Array.from({ length: B }, (_, i) => textOfTokens(T, i));
     const ids = await model.tokenize(texts);
     if (ids.some((x) => x.length !== T)) throw new Error(`texts did not tokenize to ${T} tokens`);
+    const t0 = performance.now();
     const first = await model.embed(texts); // warm-up: compiles pipelines, sizes the arena
+    const firstMs = performance.now() - t0;
     try {
       await validate(model, texts, first);
     } catch (e) {
       return { ...row, status: 'invalid', error: (e as Error).message };
     }
-    const times: number[] = [];
-    for (let i = 0; i < opts.iterations; i++) {
+    // iterations 0: the first run is the only sample (its pipeline compiles are seconds of many minutes).
+    const times: number[] = iterations === 0 ? [firstMs] : [];
+    for (let i = 0; i < iterations; i++) {
       const t0 = performance.now();
       await model.embed(texts);
       times.push(performance.now() - t0);
@@ -111,15 +142,11 @@ async function runRow(s: BertShape, B: number, T: number, dtype: 'f32' | 'f16', 
 
 export async function runE2E(opts: E2EOptions): Promise<E2ERow[]> {
   const rows: E2ERow[] = [];
-  for (const s of [MINILM_L6, BERT_BASE]) {
-    for (const [B, T] of BATCHES) {
-      for (const dtype of ['f32', 'f16'] as const) {
-        const label = `e2e ${s.name} ${B}x${T} ${dtype}`;
-        if (opts.filter && !label.toLowerCase().includes(opts.filter.toLowerCase())) continue;
-        opts.log(`  ${label}...`);
-        rows.push(await runRow(s, B, T, dtype, opts));
-      }
-    }
+  for (const c of e2eCases(opts.full)) {
+    const label = `e2e ${c.shape.name} ${c.B}x${c.T} ${c.dtype}`;
+    if (opts.filter && !label.toLowerCase().includes(opts.filter.toLowerCase())) continue;
+    opts.log(`  ${label}...`);
+    rows.push(await runRow(c.shape, c.B, c.T, c.dtype, c.iterations ?? opts.iterations, opts));
   }
   return rows;
 }
@@ -127,16 +154,16 @@ export async function runE2E(opts: E2EOptions): Promise<E2ERow[]> {
 export function formatE2E(rows: E2ERow[]): string {
   const lines = [
     'end to end (embed, random weights)',
-    'model      | batch  | dtype | median ms | tokens/s | GFLOP/s | matmul-only bound ms | ratio',
-    '-----------|--------|-------|-----------|----------|---------|----------------------|------',
+    'model        | batch  | dtype | median ms | tokens/s | GFLOP/s | matmul-only bound ms | ratio',
+    '-------------|--------|-------|-----------|----------|---------|----------------------|------',
   ];
   for (const r of rows) {
     if (r.status !== 'ok') {
-      lines.push(`${r.model.padEnd(10)} | ${r.shape.padEnd(6)} | ${r.dtype}   | ${r.status}: ${r.error}`);
+      lines.push(`${r.model.padEnd(12)} | ${r.shape.padEnd(6)} | ${r.dtype}   | ${r.status}: ${r.error}`);
       continue;
     }
     lines.push(
-      `${r.model.padEnd(10)} | ${r.shape.padEnd(6)} | ${r.dtype}   | ${r.medianMs!.toFixed(0).padStart(9)} | ${r.tokensPerSec!.toFixed(0).padStart(8)} | ${r.gflops!.toFixed(1).padStart(7)} | ${(r.boundMs?.toFixed(0) ?? '-').padStart(20)} | ${r.boundRatio?.toFixed(2) ?? '-'}`,
+      `${r.model.padEnd(12)} | ${r.shape.padEnd(6)} | ${r.dtype}   | ${r.medianMs!.toFixed(0).padStart(9)} | ${r.tokensPerSec!.toFixed(0).padStart(8)} | ${r.gflops!.toFixed(1).padStart(7)} | ${(r.boundMs?.toFixed(0) ?? '-').padStart(20)} | ${r.boundRatio?.toFixed(2) ?? '-'}`,
     );
   }
   return lines.join('\n');

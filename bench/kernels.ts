@@ -14,7 +14,7 @@ import { Bench } from 'tinybench';
 import type { Gpu } from '../src/gpu/device.js';
 import { submitCalls } from '../src/gpu/calls.js';
 import type { KernelCall } from '../src/gpu/pipelines.js';
-import type { Peak } from './peak.js';
+import { cpuRate, median, type Peak } from './peak.js';
 
 export interface BenchInstance {
   /** The calls of one timed run: recorded once in setup, replayed every iteration. */
@@ -36,6 +36,8 @@ export interface BenchCase {
   bytes?: number;
   /** Rows with the same compareKey are compared with TF.js (e.g. 'matmul:4096x2304x768'). */
   compareKey?: string;
+  /** Runs in the default (quick) bench; other cases only with --full. See isHeadline(). */
+  headline?: boolean;
   /** Why this adapter cannot run the case (e.g. no shader-f16), or null. */
   unsupported?(gpu: Gpu): string | null;
   setup(gpu: Gpu): Promise<BenchInstance>;
@@ -54,6 +56,10 @@ export interface KernelRow {
   medianMs?: number;
   minMs?: number;
   samples?: number;
+  /** Median process CPU time per run (Dawn and lavapipe run in-process), ms. */
+  cpuMedianMs?: number;
+  /** The rate per CPU time over the probe's rate per CPU time: steadier on a shared machine. */
+  cpuPeakFraction?: number;
   gflops?: number;
   gbps?: number;
   /** Achieved rate over the adapter peak (FMA for flops rows, copy for bytes rows). */
@@ -81,6 +87,15 @@ export function registeredCases(): BenchCase[] {
   return [...registry];
 }
 
+/**
+ * Whether a case runs in the default bench: its own `headline` flag, else the attention rows of
+ * the adapter's default fused kernel (bench/attention.ts registers them with a shape ending in
+ * "fused"; the tiled and unfused variants run with --full).
+ */
+export function isHeadline(c: BenchCase): boolean {
+  return c.headline ?? (c.kernel === 'attention' && c.shape.endsWith(' fused'));
+}
+
 /** Case-insensitive substring match on "family shape". */
 export function matchesFilter(c: { kernel: string; shape: string }, filter: string | undefined): boolean {
   return !filter || `${c.kernel} ${c.shape}`.toLowerCase().includes(filter.toLowerCase());
@@ -90,7 +105,7 @@ function callKeys(calls: KernelCall[]): string {
   return [...new Set(calls.map((c) => c.key))].join(' + ');
 }
 
-async function timeCase(gpu: Gpu, name: string, calls: KernelCall[], opts: RunOptions): Promise<{ median: number; min: number; samples: number }> {
+async function timeCase(gpu: Gpu, name: string, calls: KernelCall[], opts: RunOptions): Promise<{ median: number; min: number; samples: number; cpuMedian: number }> {
   const bench = new Bench({
     name,
     iterations: opts.iterations,
@@ -99,14 +114,19 @@ async function timeCase(gpu: Gpu, name: string, calls: KernelCall[], opts: RunOp
     warmupTime: 0,
     throws: true,
   });
+  const cpu: number[] = [];
   bench.add(name, async () => {
+    const c0 = process.cpuUsage();
     submitCalls(gpu, calls, 'bench');
     await gpu.sync();
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
   });
   const [task] = await bench.run();
   const r = task.result;
   if (r.state !== 'completed') throw new Error(`tinybench task ended in state ${r.state}`);
-  return { median: r.latency.p50, min: r.latency.min, samples: r.latency.samplesCount };
+  // The last samples are the timed ones (tinybench runs the warm-up iterations first).
+  return { median: r.latency.p50, min: r.latency.min, samples: r.latency.samplesCount, cpuMedian: median(cpu.slice(-r.latency.samplesCount)) };
 }
 
 /** Validates then times each case; never throws for a case (its row records the failure). */
@@ -140,9 +160,11 @@ export async function runKernelCases(gpu: Gpu, cases: BenchCase[], peak: Peak, o
       row.medianMs = t.median;
       row.minMs = t.min;
       row.samples = t.samples;
+      row.cpuMedianMs = t.cpuMedian;
       if (c.flops) {
         row.gflops = c.flops / t.median / 1e6;
         row.peakFraction = row.gflops / peak.fmaGflops;
+        if (peak.fmaCpuGflops) row.cpuPeakFraction = cpuRate(c.flops, t.cpuMedian) / peak.fmaCpuGflops;
       } else if (c.bytes) {
         row.gbps = c.bytes / t.median / 1e6;
         row.peakFraction = row.gbps / peak.copyGbps;

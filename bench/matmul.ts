@@ -1,11 +1,13 @@
 // Matmul benchmark rows: the four BERT-base linear layers at 4096 tokens (QKV 768→2304,
 // attention output 768→768, FFN up 768→3072 with gelu, FFN down 3072→768) with f32 weights and,
-// when the adapter has shader-f16, f16 weights; plus a square 1024³. Validation compares a
-// sample of output rows with the float64 reference (all rows would cost minutes of CPU).
+// when the adapter has shader-f16, f16 weights, plus FFN up without the epilogue (the gelu_erf
+// cost); these are the default rows. With --full also a square 1024³ and the tiled (GPU) form
+// at the BERT-base shapes. Validation compares a sample of output rows with the float64
+// reference (all rows would cost minutes of CPU).
 
 import type { Gpu } from '../src/gpu/device.js';
 import { releaseCalls, submitCalls } from '../src/gpu/calls.js';
-import { matmul, matmulFlops, type Activation } from '../src/kernels/matmul.js';
+import { matmul, matmulWith, matmulFlops, TILED_DEFAULT, type Activation, type MatmulConfig } from '../src/kernels/matmul.js';
 import { matmulRef, matmulTolerance, roundToF16, toF16Bits } from '../src/reference/matmul.js';
 import { uniform } from '../test/util/random.js';
 import { expectClose } from '../test/util/compare.js';
@@ -42,13 +44,14 @@ function sampleRows(M: number): number[] {
   return [...new Set(Array.from({ length: n }, (_, i) => Math.round((i * (M - 1)) / Math.max(n - 1, 1))))];
 }
 
-function matmulCase(s: MatmulShape, wDtype: 'f32' | 'f16'): BenchCase {
+function matmulCase(s: MatmulShape, wDtype: 'f32' | 'f16', headline: boolean, config?: MatmulConfig): BenchCase {
   const { M, N, K, act } = s;
   return {
     kernel: 'matmul',
-    shape: `${matmulShapeLabel(s)} ${act === 'none' ? '' : `+${act} `}w=${wDtype}`,
+    shape: `${matmulShapeLabel(s)} ${act === 'none' ? '' : `+${act} `}w=${wDtype}${config ? ` ${config.kind}` : ''}`,
     flops: matmulFlops(M, N, K),
     compareKey: matmulCompareKey(s),
+    headline,
     unsupported: (gpu) => (wDtype === 'f16' && !gpu.features.f16 ? 'no shader-f16' : null),
     async setup(gpu: Gpu) {
       const x = uniform(M * K, 11);
@@ -59,7 +62,8 @@ function matmulCase(s: MatmulShape, wDtype: 'f32' | 'f16'): BenchCase {
       const wb = gpu.storageFrom('bench_w', wDtype === 'f16' ? toF16Bits(w) : w);
       const bb = gpu.storageFrom('bench_b', b);
       const yb = gpu.storage('bench_y', M * N * 4);
-      const calls = [matmul(gpu, { x: xb, w: wb, b: bb, y: yb, M, N, K, act, wDtype })];
+      const args = { x: xb, w: wb, b: bb, y: yb, M, N, K, act, wDtype };
+      const calls = [config ? matmulWith(gpu, args, config) : matmul(gpu, args)];
       return {
         run: () => calls,
         async validate() {
@@ -85,9 +89,17 @@ function matmulCase(s: MatmulShape, wDtype: 'f32' | 'f16'): BenchCase {
   };
 }
 
+const BERT_SHAPES = MATMUL_SHAPES.filter((s) => s.M === 4096);
+/** FFN up without the epilogue: the gelu_erf row over this one is the epilogue's cost. */
+const FFN_UP_PLAIN: MatmulShape = { ...MATMUL_SHAPES[2], act: 'none', label: 'ffn-up' };
+
 export const MATMUL_CASES: BenchCase[] = [
-  ...MATMUL_SHAPES.map((s) => matmulCase(s, 'f32')),
-  ...MATMUL_SHAPES.filter((s) => s.M === 4096).map((s) => matmulCase(s, 'f16')),
+  ...BERT_SHAPES.map((s) => matmulCase(s, 'f32', true)),
+  matmulCase(FFN_UP_PLAIN, 'f32', true),
+  ...BERT_SHAPES.map((s) => matmulCase(s, 'f16', true)),
+  matmulCase(FFN_UP_PLAIN, 'f16', false),
+  ...MATMUL_SHAPES.filter((s) => s.M !== 4096).map((s) => matmulCase(s, 'f32', false)),
+  ...BERT_SHAPES.map((s) => matmulCase(s, 'f32', false, TILED_DEFAULT)),
 ];
 
 registerCases(...MATMUL_CASES);

@@ -12,10 +12,17 @@ export interface BertShape {
   hidden: number;
   heads: number;
   ffn: number;
+  /** Position table size (default 512). */
+  maxPos?: number;
 }
 
 export const MINILM_L6: BertShape = { name: 'MiniLM-L6', layers: 6, hidden: 384, heads: 12, ffn: 1536 };
 export const BERT_BASE: BertShape = { name: 'BERT-base', layers: 12, hidden: 768, heads: 12, ffn: 3072 };
+/**
+ * BGE-M3's encoder (XLM-R large: 24 layers, 1024 wide, 16 heads, FFN 4096, 8192 tokens) as a
+ * BERT with the fixture vocabulary: the same FLOPs per token; only the word table is smaller.
+ */
+export const BGE_M3_SHAPE: BertShape = { name: 'BGE-M3-shape', layers: 24, hidden: 1024, heads: 16, ffn: 4096, maxPos: 8192 };
 
 const TOKENIZER_DIR = join(import.meta.dirname, '..', 'test', 'fixtures', 'bert-mean');
 const MAX_POS = 512;
@@ -35,7 +42,7 @@ function tensorList(s: BertShape, vocab: number): [string, number[]][] {
   const C = s.hidden, I = s.ffn;
   const list: [string, number[]][] = [
     ['embeddings.word_embeddings.weight', [vocab, C]],
-    ['embeddings.position_embeddings.weight', [MAX_POS, C]],
+    ['embeddings.position_embeddings.weight', [s.maxPos ?? MAX_POS, C]],
     ['embeddings.token_type_embeddings.weight', [2, C]],
     ['embeddings.LayerNorm.weight', [C]],
     ['embeddings.LayerNorm.bias', [C]],
@@ -82,14 +89,15 @@ function safetensors(s: BertShape, vocab: number): Uint8Array {
   return out;
 }
 
-/** ModelFiles for a random-weight BERT of shape `s`, max length 512. */
+/** ModelFiles for a random-weight BERT of shape `s`, max length s.maxPos (default 512). */
 export function randomBertFiles(s: BertShape): ModelFiles {
   const tokenizer = readFileSync(join(TOKENIZER_DIR, 'tokenizer.json'));
   const vocab = Object.keys(JSON.parse(tokenizer.toString('utf8')).model.vocab).length;
-  const tokConfig = { ...JSON.parse(readFileSync(join(TOKENIZER_DIR, 'tokenizer_config.json'), 'utf8')), model_max_length: MAX_POS };
+  const maxPos = s.maxPos ?? MAX_POS;
+  const tokConfig = { ...JSON.parse(readFileSync(join(TOKENIZER_DIR, 'tokenizer_config.json'), 'utf8')), model_max_length: maxPos };
   const config = {
     architectures: ['BertModel'], model_type: 'bert', hidden_act: 'gelu', hidden_size: s.hidden,
-    intermediate_size: s.ffn, layer_norm_eps: 1e-12, max_position_embeddings: MAX_POS, num_attention_heads: s.heads,
+    intermediate_size: s.ffn, layer_norm_eps: 1e-12, max_position_embeddings: maxPos, num_attention_heads: s.heads,
     num_hidden_layers: s.layers, pad_token_id: 0, type_vocab_size: 2, vocab_size: vocab,
   };
   const enc = (x: unknown) => new TextEncoder().encode(JSON.stringify(x));

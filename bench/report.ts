@@ -1,5 +1,6 @@
 // Benchmark output: the console table (kernel | shape | median ms | GFLOP/s or GB/s | % of
-// peak | ours/TF.js) and the --json file { adapter, peak, rows, tfjs }.
+// peak | % of peak by CPU time | ours/TF.js) and the --json file { adapter, peak, variants,
+// rows, tfjs, e2e }.
 
 import { writeFileSync } from 'node:fs';
 import type { AdapterSummary } from '../src/gpu/device.js';
@@ -7,10 +8,13 @@ import type { KernelRow } from './kernels.js';
 import type { Peak } from './peak.js';
 import type { TfjsRow } from './tfjs.js';
 import { formatE2E, type E2ERow } from './e2e.js';
+import { SUBGROUP_DEFAULT, subgroupWordsPerFlop } from '../src/kernels/matmul.js';
 
 export interface BenchReport {
   adapter: Pick<AdapterSummary, 'vendor' | 'architecture' | 'description'> & { device: string };
   peak: Peak;
+  /** The load-time kernel choice (src/gpu/variants.ts) the rows ran with. */
+  variants?: { matmul: string; attention: string; timings: unknown };
   rows: KernelRow[];
   tfjs: TfjsRow[];
   /** End-to-end rows (embed() on random-weight models); empty with --no-e2e. */
@@ -37,11 +41,24 @@ export function tfjsRatio(row: KernelRow, tfjs: TfjsRow[]): number | undefined {
 export function formatReport(rep: BenchReport): string {
   const lines: string[] = [];
   lines.push(`adapter: ${rep.adapter.description || rep.adapter.device} (${rep.adapter.vendor}, ${rep.adapter.architecture})`);
-  lines.push(`peak: FMA ${rep.peak.fmaGflops.toFixed(2)} GFLOP/s, copy ${rep.peak.copyGbps.toFixed(2)} GB/s`);
-  const table: string[][] = [['kernel', 'shape', 'median ms', 'rate', '% peak', 'vs TF.js']];
+  const p = rep.peak;
+  lines.push(
+    `peak: FMA ${p.fmaGflops.toFixed(2)} GFLOP/s (best probe ${p.fmaConfig} of ${p.fmaProbes.map((x) => `${x.config} ${x.gflops.toFixed(1)}`).join(', ')}; ` +
+      `per CPU time ${p.fmaCpuGflops?.toFixed(1) ?? '-'}), copy ${p.copyGbps.toFixed(2)} GB/s, storage loads ${p.loadGwords?.toFixed(2) ?? '-'} G words/s`,
+  );
+  if (p.loadGwords) {
+    // Time per FLOP = 1/FMA rate + (words per FLOP)/load rate; the ceiling is its FMA share.
+    const ceiling = (w: 'f32' | 'f16') => 1 / (1 + subgroupWordsPerFlop(SUBGROUP_DEFAULT, w) * (p.fmaGflops / p.loadGwords!));
+    lines.push(
+      `matmul sg load-bound ceiling (FMA + storage-load probes of this run): f32 weights ${(100 * ceiling('f32')).toFixed(0)}% of FMA peak, ` +
+        `f16 weights ${(100 * ceiling('f16')).toFixed(0)}%`,
+    );
+  }
+  if (rep.variants) lines.push(`variants (timed at load): matmul ${rep.variants.matmul}, attention ${rep.variants.attention}`);
+  const table: string[][] = [['kernel', 'shape', 'median ms', 'rate', '% peak', '% peak cpu', 'vs TF.js']];
   for (const r of rep.rows) {
     if (r.status !== 'ok') {
-      table.push([r.kernel, r.shape, r.status.toUpperCase(), (r.error ?? '').slice(0, 60), '', '']);
+      table.push([r.kernel, r.shape, r.status.toUpperCase(), (r.error ?? '').slice(0, 60), '', '', '']);
       continue;
     }
     const ratio = tfjsRatio(r, rep.tfjs);
@@ -51,16 +68,17 @@ export function formatReport(rep: BenchReport): string {
       r.medianMs!.toFixed(2),
       rate(r),
       r.peakFraction !== undefined ? `${(100 * r.peakFraction).toFixed(0)}%` : '',
+      r.cpuPeakFraction !== undefined ? `${(100 * r.cpuPeakFraction).toFixed(0)}%` : '',
       ratio !== undefined ? `${ratio.toFixed(1)}x` : '',
     ]);
   }
   for (const t of rep.tfjs) {
     if (t.status !== 'ok') {
-      table.push([t.kernel, t.shape, t.status.toUpperCase(), (t.error ?? '').slice(0, 60), '', '']);
+      table.push([t.kernel, t.shape, t.status.toUpperCase(), (t.error ?? '').slice(0, 60), '', '', '']);
       continue;
     }
     const frac = t.gflops! / rep.peak.fmaGflops;
-    table.push([t.kernel, t.shape, t.medianMs!.toFixed(2), rate(t), `${(100 * frac).toFixed(0)}%`, '1.0x']);
+    table.push([t.kernel, t.shape, t.medianMs!.toFixed(2), rate(t), `${(100 * frac).toFixed(0)}%`, '', '1.0x']);
   }
   const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
   table.forEach((row, i) => {

@@ -9,7 +9,6 @@
 // The activations are the same as in matmul.wgsl (keep the two copies identical).
 enable subgroups;
 
-alias WT = f32;
 
 // Row groups of 8 per workgroup: the workgroup covers TM = 8·R rows of X (R <= 4).
 override R: u32 = 3u;
@@ -17,6 +16,8 @@ override R: u32 = 3u;
 override TN: u32 = 2u;
 // Invocations per workgroup; the workgroup covers WG·TN columns.
 override WG: u32 = 64u;
+// W holds f16 pairs (unpack2x16float) instead of f32.
+override W_HALF: bool = false;
 override HAS_BIAS: bool = true;
 // 0 none, 1 gelu_erf, 2 gelu_tanh, 3 relu, 4 tanh (see act()).
 override ACT: u32 = 0u;
@@ -24,7 +25,7 @@ override ACT: u32 = 0u;
 struct Params { M: u32, N: u32, K: u32, _pad: u32 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;     // (M, K/4)
-@group(0) @binding(2) var<storage, read> W: array<vec4<WT>>;      // (N, K/4)
+@group(0) @binding(2) var<storage, read> W: array<vec2<u32>>;      // (N, K/2) f32 or (N, K/4) f16 quads
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;        // (N)
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;     // (M, N)
 
@@ -58,6 +59,17 @@ fn act(v: f32) -> f32 {
   }
 }
 
+// Four consecutive k of W from vec2<u32> element e (f32: elements e, e+1 of the row, e even;
+// f16: element e). Each 32-bit word loaded carries one f32 or two f16 weights: on lavapipe every
+// lane's load costs the same per 32-bit word, so f16 weights halve the W load work.
+fn load_w(e: u32) -> vec4<f32> {
+  if (W_HALF) {
+    let q = W[e];
+    return vec4<f32>(unpack2x16float(q.x), unpack2x16float(q.y));
+  }
+  return vec4<f32>(bitcast<vec2<f32>>(W[e]), bitcast<vec2<f32>>(W[e + 1u]));
+}
+
 // One vec4 of K for 8 rows (lane i of the subgroup loaded row i into xv) and TN columns:
 // acc[j][i] += X[row i] · W[column j] over these 4 k.
 fn row_group(acc: ptr<function, array<array<f32, 8>, 4>>, xv: vec4<f32>, wv: array<vec4<f32>, 4>) {
@@ -85,6 +97,20 @@ fn row_group(acc: ptr<function, array<array<f32, 8>, 4>>, xv: vec4<f32>, wv: arr
   }
 }
 
+// Y[m][n] = acc + bias for the 8 rows of one row group (constant indices into acc).
+fn store_group(v: array<f32, 8>, m: u32, n: u32, bias: f32) {
+  let M = P.M;
+  let N = P.N;
+  if (m + 0u < M) { Y[(m + 0u) * N + n] = v[0] + bias; }
+  if (m + 1u < M) { Y[(m + 1u) * N + n] = v[1] + bias; }
+  if (m + 2u < M) { Y[(m + 2u) * N + n] = v[2] + bias; }
+  if (m + 3u < M) { Y[(m + 3u) * N + n] = v[3] + bias; }
+  if (m + 4u < M) { Y[(m + 4u) * N + n] = v[4] + bias; }
+  if (m + 5u < M) { Y[(m + 5u) * N + n] = v[5] + bias; }
+  if (m + 6u < M) { Y[(m + 6u) * N + n] = v[6] + bias; }
+  if (m + 7u < M) { Y[(m + 7u) * N + n] = v[7] + bias; }
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>,
         @builtin(local_invocation_index) lid: u32,
@@ -100,29 +126,42 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
   var xrow: array<u32, 4>;
   for (var r = 0u; r < R; r++) { xrow[r] = min(m0 + 8u * r + (sl & 7u), M - 1u) * K4; }
   var wrow: array<u32, 4>;
-  for (var j = 0u; j < TN; j++) { wrow[j] = min(nb + j * WG, N - 1u) * K4; }
+  let wstride = select(2u * K4, K4, W_HALF); // vec2<u32> elements per W row
+  for (var j = 0u; j < TN; j++) { wrow[j] = min(nb + j * WG, N - 1u) * wstride; }
 
-  // acc[r][j][i]: row m0 + 8·r + i, column nb + j·WG. The row-group loop is written out
-  // (NIR's unroller gives up on a loop this large, and a dynamically indexed private array
-  // becomes per-lane memory traffic).
+  // acc[r][j][i]: row m0 + 8·r + i, column nb + j·WG. Every index into acc is a constant after
+  // unrolling: a dynamically indexed private array becomes per-lane memory traffic.
   var acc: array<array<array<f32, 8>, 4>, 4>;
   for (var k = 0u; k < K4; k++) {
     var wv: array<vec4<f32>, 4>;
-    for (var j = 0u; j < TN; j++) { wv[j] = vec4<f32>(W[wrow[j] + k]); }
+    for (var j = 0u; j < TN; j++) { wv[j] = load_w(wrow[j] + select(2u * k, k, W_HALF)); }
     if (R > 0u) { row_group(&acc[0], X[xrow[0] + k], wv); }
     if (R > 1u) { row_group(&acc[1], X[xrow[1] + k], wv); }
     if (R > 2u) { row_group(&acc[2], X[xrow[2] + k], wv); }
     if (R > 3u) { row_group(&acc[3], X[xrow[3] + k], wv); }
   }
 
+  // Epilogue in two passes: acc + bias stored with constant indices, then (if ACT != 0) the
+  // activation over this invocation's outputs in Y. A fused act() with a loop index into acc
+  // would spill all of acc to memory for the whole K loop.
   for (var j = 0u; j < TN; j++) {
     let n = nb + j * WG;
     if (n >= N) { continue; }
     var bias = 0.0;
     if (HAS_BIAS) { bias = Bias[n]; }
-    for (var i = 0u; i < 8u * R; i++) {
-      let m = m0 + i;
-      if (m < M) { Y[m * N + n] = act(acc[i / 8u][j][i % 8u] + bias); }
+    if (R > 0u) { store_group(acc[0][j], m0, n, bias); }
+    if (R > 1u) { store_group(acc[1][j], m0 + 8u, n, bias); }
+    if (R > 2u) { store_group(acc[2][j], m0 + 16u, n, bias); }
+    if (R > 3u) { store_group(acc[3][j], m0 + 24u, n, bias); }
+  }
+  if (ACT != 0u) {
+    for (var j = 0u; j < TN; j++) {
+      let n = nb + j * WG;
+      if (n >= N) { continue; }
+      for (var i = 0u; i < 8u * R; i++) {
+        let m = m0 + i;
+        if (m < M) { Y[m * N + n] = act(Y[m * N + n]); }
+      }
     }
   }
 }

@@ -1,10 +1,13 @@
 // Host side of shaders/matmul.wgsl (portable register-tiled kernel, vec4 or scalar loads) and
 // shaders/matmul_sg.wgsl (subgroup-broadcast kernel for CPU adapters such as lavapipe):
 // Y = act(X · Wᵀ + b) with W in Hugging Face Linear layout (N, K). Picks the variant and its
-// tile sizes, packs the uniform, and returns one KernelCall.
+// tile sizes, packs the uniform, and returns one KernelCall. The variant is the one
+// chooseVariants() (src/gpu/variants.ts) timed as faster on this device, once it has run; before
+// that, the subgroup kernel on CPU adapters and the tiled one elsewhere.
 
 import type { Gpu } from '../gpu/device.js';
 import { makeCall, packUniform, type BufferBinding, type KernelCall } from '../gpu/pipelines.js';
+import { chosenVariants } from '../gpu/variants.js';
 
 export type Activation = 'none' | 'gelu_erf' | 'gelu_tanh' | 'relu' | 'tanh';
 
@@ -46,12 +49,27 @@ const ACT_CODE: Record<Activation, number> = { none: 0, gelu_erf: 1, gelu_tanh: 
 
 /** Tiles for GPUs: 16×16 invocations of 4×4 outputs, a 64×64 tile of Y, K staged 16 at a time. */
 export const TILED_DEFAULT: TiledConfig = { kind: 'tiled', TM: 4, TN: 4, TK: 16, WX: 16, WY: 16 };
-/** Measured best on lavapipe (2 cores, AVX2): 24 rows × 2 columns per invocation. */
-export const SUBGROUP_DEFAULT: SubgroupConfig = { kind: 'subgroup', R: 3, TN: 2, WG: 64 };
+/**
+ * Measured best on lavapipe (2 cores, AVX-512 EPYC; R x TN in {2,3,4}^2 compared in one run by
+ * CPU time): 32 rows x 3 columns per invocation, ~5-10% over 24 x 2. Loads bound it (see
+ * matmul_sg.wgsl): 32 x 3 does 96 FMAs per lane per 28 words loaded (f32 W) against 48 per 20.
+ */
+export const SUBGROUP_DEFAULT: SubgroupConfig = { kind: 'subgroup', R: 4, TN: 3, WG: 64 };
 
 /** Floating-point operations of one matmul (an FMA counts 2). */
 export function matmulFlops(M: number, N: number, K: number): number {
   return 2 * M * N * K;
+}
+
+/**
+ * 32-bit words each invocation loads per FLOP in the subgroup kernel's inner loop: per step of
+ * 4 k a lane loads R vec4 of X and TN quads of W (4 words each as f32, 2 as f16 pairs) and does
+ * 8·R·TN·4 FMAs. On CPU adapters these per-lane loads, not the FMAs, set the speed, so with the
+ * load probe's words/s this gives the kernel's load-bound ceiling (bench/report.ts).
+ */
+export function subgroupWordsPerFlop(config: SubgroupConfig, wDtype: 'f32' | 'f16' = 'f32'): number {
+  const words = 4 * config.R + (wDtype === 'f16' ? 2 : 4) * config.TN;
+  return words / (2 * 8 * config.R * config.TN * 4);
 }
 
 /** Whether the subgroup kernel can run: subgroups of at least 8 lanes that divide its workgroup. */
@@ -65,8 +83,10 @@ export function subgroupKernelUsable(gpu: Gpu, wg = SUBGROUP_DEFAULT.WG): boolea
 
 /** The configuration `matmul` uses for these arguments on this adapter. */
 export function matmulConfig(gpu: Gpu, args: Pick<MatmulArgs, 'K'>): MatmulConfig {
-  if (args.K % 4 === 0 && gpu.cpu && subgroupKernelUsable(gpu)) return SUBGROUP_DEFAULT;
-  return TILED_DEFAULT;
+  if (args.K % 4 !== 0 || !subgroupKernelUsable(gpu)) return TILED_DEFAULT;
+  const chosen = chosenVariants(gpu)?.matmul;
+  if (chosen) return chosen === 'sg' ? SUBGROUP_DEFAULT : TILED_DEFAULT;
+  return gpu.cpu ? SUBGROUP_DEFAULT : TILED_DEFAULT;
 }
 
 /** The pipeline key `matmul` / `matmulWith` would use (labels benchmark rows). */
@@ -102,7 +122,6 @@ export function matmulWith(gpu: Gpu, args: MatmulArgs, config: MatmulConfig): Ke
   if (wDtype === 'f16' && !gpu.features.f16) throw new Error('matmul: f16 weights need the shader-f16 feature, which this adapter lacks');
   const hasBias = !!args.b;
   const key = matmulKey(args, config);
-  const types = wDtype === 'f16' ? { WT: 'f16' as const } : undefined;
   const bindings = ['uniform', 'read', 'read', 'read', 'write'] as const;
 
   let p;
@@ -115,9 +134,9 @@ export function matmulWith(gpu: Gpu, args: MatmulArgs, config: MatmulConfig): Ke
       key,
       shader: 'matmul_sg',
       entryPoint: 'main',
-      constants: { R: config.R, TN: config.TN, WG: config.WG, HAS_BIAS: hasBias ? 1 : 0, ACT: ACT_CODE[act] },
+      // W is read as 32-bit words whatever its dtype (f16 weights as pairs), so no WT type here.
+      constants: { R: config.R, TN: config.TN, WG: config.WG, W_HALF: wDtype === 'f16' ? 1 : 0, HAS_BIAS: hasBias ? 1 : 0, ACT: ACT_CODE[act] },
       bindings: [...bindings],
-      types,
     });
     workgroups = [Math.ceil(N / (config.WG * config.TN)), Math.ceil(M / (8 * config.R)), 1];
   } else {
@@ -129,7 +148,7 @@ export function matmulWith(gpu: Gpu, args: MatmulArgs, config: MatmulConfig): Ke
       entryPoint: K % 4 === 0 ? 'main_vec4' : 'main_scalar',
       constants: { TM, TN, TK, WX, WY, HAS_BIAS: hasBias ? 1 : 0, ACT: ACT_CODE[act] },
       bindings: [...bindings],
-      types,
+      types: wDtype === 'f16' ? { WT: 'f16' } : undefined,
     });
     workgroups = [Math.ceil(N / (WX * TN)), Math.ceil(M / (WY * TM)), 1];
   }
