@@ -16,6 +16,7 @@ import { loadClassifier, loadColbertLinear, loadDenseHeads, loadTorchLinear, typ
 import { readColbertSettings, readPylateSettings } from '../models/late-config.js';
 import { lateTokenizer, type EncodeKind, type LateInput, type LateTokenizer } from './late.js';
 import { encodePair, rankScores, sigmoid, type Ranked } from './rerank.js';
+import { chooseVariants, type KernelForm } from '../gpu/variants.js';
 import { WeightStore, type WeightDtype } from '../models/weights.js';
 import { packBatches, type PackedBatch } from './batching.js';
 import { Forward, type ForwardOutputs, type Heads, type OutputRequest } from './forward.js';
@@ -58,6 +59,8 @@ export interface ModelInfo {
   scoreActivation: 'sigmoid' | 'identity' | null;
   /** The model's named prompts (config_sentence_transformers.json), usable as `{ prompt: name }`. */
   prompts: Record<string, string>;
+  /** Which form of each kernel family runs here, chosen at load by a short timed probe (gpu/variants.ts). */
+  kernels: { matmul: KernelForm; attention: KernelForm };
   adapter: Gpu['adapter'];
 }
 
@@ -489,6 +492,8 @@ export async function loadModelFromFiles(files: ModelFiles, gpu: Gpu, opts: Load
     // storage binding holds. A text longer than that cap is refused when it is embedded.
     const limit = Forward.tokenLimit(gpu, encoder, heads);
     const tokenBudget = Math.min(limit, Math.max(opts.maxBatchTokens ?? 8192, maxLength));
+    // Tiled or subgroup kernels: timed once per adapter before the first plan is recorded.
+    const variants = await chooseVariants(gpu);
     const forward = new Forward(gpu, encoder, heads);
     const ls = late?.settings;
     const info: ModelInfo = {
@@ -507,6 +512,7 @@ export async function loadModelFromFiles(files: ModelFiles, gpu: Gpu, opts: Load
         : null,
       scoreActivation,
       prompts: { ...(pipeline.prompts ?? {}) },
+      kernels: { matmul: variants.matmul, attention: variants.attention },
       adapter: gpu.adapter,
     };
     const extras: ModelExtras = { late, dropFirstToken: !late && colbertLinear !== null };

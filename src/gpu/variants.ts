@@ -3,7 +3,8 @@
 // barriers: what GPUs run well) and a subgroup form (register shuffles, no barriers: what CPU
 // adapters such as lavapipe run well, 3-4x faster there). chooseVariants() runs each form of
 // each kernel on a small representative problem, takes the faster, and caches the answer per
-// GPUDevice so a second model on the same device costs nothing.
+// adapter (its vendor, architecture, device, description and subgroup support) for the process,
+// so a second model, or a second device on the same adapter, costs nothing.
 //
 // Timing: one untimed dispatch first (pipeline compilation), then the best of `samples`
 // submissions, each `reps` copies of the dispatch in one command buffer; `reps` grows until one
@@ -37,18 +38,25 @@ export interface ChooseOptions {
   minMs?: number;
 }
 
-const cache = new WeakMap<GPUDevice, Promise<Variants>>();
-const settled = new WeakMap<GPUDevice, Variants>();
+const cache = new Map<string, Promise<Variants>>();
+const settled = new Map<string, Variants>();
 
-/** The matmul and attention forms for this device (timed once per device, then cached). */
+/** One adapter (and what the kernels can use of it): devices on it get the same answer. */
+function adapterKey(gpu: Gpu): string {
+  const a = gpu.adapter;
+  return [a.vendor, a.architecture, a.device, a.description, `subgroups=${+gpu.features.subgroups}`].join('|');
+}
+
+/** The matmul and attention forms for this adapter (timed once per adapter, then cached). */
 export function chooseVariants(gpu: Gpu, opts: ChooseOptions = {}): Promise<Variants> {
-  let v = cache.get(gpu.device);
+  const key = adapterKey(gpu);
+  let v = cache.get(key);
   if (!v) {
     v = probe(gpu, opts);
-    cache.set(gpu.device, v);
-    v.then((r) => settled.set(gpu.device, r), () => {});
+    cache.set(key, v);
+    v.then((r) => settled.set(key, r), () => {});
     // A failed probe (e.g. device lost) must not poison later calls.
-    v.catch(() => cache.delete(gpu.device));
+    v.catch(() => cache.delete(key));
   }
   return v;
 }
@@ -58,13 +66,13 @@ export function chooseVariants(gpu: Gpu, opts: ChooseOptions = {}): Promise<Vari
  * Kernel hosts read it (matmulConfig) so that callers need only await chooseVariants() at load.
  */
 export function chosenVariants(gpu: Gpu): Variants | undefined {
-  return settled.get(gpu.device);
+  return settled.get(adapterKey(gpu));
 }
 
-/** Forgets the cached choice for this device (tests). */
+/** Forgets the cached choice for this adapter (tests). */
 export function forgetVariants(gpu: Gpu): void {
-  cache.delete(gpu.device);
-  settled.delete(gpu.device);
+  cache.delete(adapterKey(gpu));
+  settled.delete(adapterKey(gpu));
 }
 
 async function probe(gpu: Gpu, opts: ChooseOptions): Promise<Variants> {

@@ -8,6 +8,7 @@
 // gets an output).
 
 import type { Gpu } from '../gpu/device.js';
+import { chosenVariants } from '../gpu/variants.js';
 import { grid2D, makeCall, packUniform, type BindingKind, type BufferBinding, type KernelCall } from '../gpu/pipelines.js';
 
 export interface AttentionArgs {
@@ -137,6 +138,9 @@ export type AttentionKernel = 'tiled' | 'subgroup';
  * against 1690 ms), else `tiled`. GPUs keep the workgroup-memory kernel.
  */
 export function attentionKernel(gpu: Gpu): AttentionKernel {
+  // The load-time timed choice (gpu/variants.ts) when it has run; else the adapter-kind default.
+  const chosen = chosenVariants(gpu)?.attention;
+  if (chosen) return chosen === 'sg' && attentionSubgroupUsable(gpu) ? 'subgroup' : 'tiled';
   return gpu.cpu && attentionSubgroupUsable(gpu) ? 'subgroup' : 'tiled';
 }
 

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { join } from 'node:path';
 import { BGE_M3_WEIGHTS, hybridScore, loadModel, type Model } from '../../src/index.node.js';
 import { Forward } from '../../src/embed/forward.js';
+import { chosenVariants } from '../../src/gpu/variants.js';
 import { FIXTURES, goldenTensor, readGolden } from '../util/golden.js';
 import { expectClose, expectRowCosine } from '../util/compare.js';
 
@@ -73,6 +74,14 @@ describe('encode (bge-m3-tiny)', () => {
     expect(mixed.tokenCounts[0]).toBe(ids.length);
     await expect(model.encode([[1, 2, 10_000_000]])).rejects.toThrow(/inputs\[0\]\[2\] = 10000000 is not a token id/);
     await expect(model.encode([[]])).rejects.toThrow(/non-empty array of token ids/);
+  });
+
+  it('reports the kernel forms the load-time probe chose', () => {
+    const v = chosenVariants(model.gpu)!;
+    expect(v).toBeDefined();
+    expect(model.info.kernels).toEqual({ matmul: v.matmul, attention: v.attention });
+    // Where subgroups work, both forms were timed and the faster won (gpu/variants.ts).
+    if (model.gpu.features.subgroups) expect(Object.keys(v.timings.matmul).sort()).toEqual(['sg', 'tiled']);
   });
 
   it('dense only by default; [] gives []', async () => {
