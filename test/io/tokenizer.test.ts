@@ -36,9 +36,9 @@ function variant(dir: string, changes: Record<string, unknown>): ModelFiles {
 
 describe('golden token ids', () => {
   for (const [dir, special, tokens] of [
-    ['bert-mean', { cls: 2, eos: 3, pad: 0, unk: 1 }, ['[CLS]', '[SEP]', '[PAD]', '[UNK]']],
-    ['bert-cls-f16', { cls: 2, eos: 3, pad: 0, unk: 1 }, ['[CLS]', '[SEP]', '[PAD]', '[UNK]']],
-    ['bge-m3-tiny', { cls: 0, eos: 2, pad: 1, unk: 3 }, ['<s>', '</s>', '<pad>', '<unk>']],
+    ['bert-mean', { cls: 2, eos: 3, pad: 0, unk: 1, mask: 4 }, ['[CLS]', '[SEP]', '[PAD]', '[UNK]']],
+    ['bert-cls-f16', { cls: 2, eos: 3, pad: 0, unk: 1, mask: 4 }, ['[CLS]', '[SEP]', '[PAD]', '[UNK]']],
+    ['bge-m3-tiny', { cls: 0, eos: 2, pad: 1, unk: 3, mask: 315 }, ['<s>', '</s>', '<pad>', '<unk>']],
   ] as const) {
     it(`${dir}: reproduces every group's ids exactly, max_len and special ids`, async () => {
       const { tok, golden } = await setup(dir);
@@ -82,10 +82,10 @@ describe('max length and special tokens', () => {
     const objects = variant('bert-mean', {
       'tokenizer_config.json': { model_max_length: 128, cls_token: { __type: 'AddedToken', content: '[CLS]', lstrip: false }, sep_token: { content: '[SEP]' } },
     });
-    expect((await loadTokenizer(objects, cfg)).specialIds).toEqual({ cls: 2, eos: 3, pad: 0, unk: 1 });
+    expect((await loadTokenizer(objects, cfg)).specialIds).toEqual({ cls: 2, eos: 3, pad: 0, unk: 1, mask: 4 }); // mask from special_tokens_map.json
     const none = variant('bert-mean', { 'tokenizer_config.json': undefined, 'special_tokens_map.json': undefined });
     const t = await loadTokenizer(none, cfg);
-    expect(t.specialIds).toEqual({ cls: null, eos: null, pad: null, unk: null });
+    expect(t.specialIds).toEqual({ cls: null, eos: null, pad: null, unk: null, mask: null });
     expect(t.maxLen).toBe(128);
   });
 });
