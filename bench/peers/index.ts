@@ -38,6 +38,9 @@ export interface PeerRow {
   /** Milliseconds of each timed pass, in run order. */
   samplesMs?: number[];
   medianMs?: number;
+  /** CPU time of this process (user + system, all threads: lavapipe's and onnxruntime's) per timed pass. */
+  cpuMs?: number[];
+  medianCpuMs?: number;
   tokensPerSec?: number;
   /** webgpu-embed tokens/s over this row's (1 for the engine itself). */
   engineSpeedup?: number;
@@ -198,10 +201,13 @@ async function runShape(s: BertShape, opts: PeerOptions, out: PeerRow[]): Promis
           const row = rows.get(key(w.name, l.runner))!;
           if (row.status !== 'ok') continue;
           try {
+            const c0 = process.cpuUsage();
             const t0 = performance.now();
             for (const b of w.batches) await l.embed(b);
             const ms = performance.now() - t0;
+            const c = process.cpuUsage(c0);
             (row.samplesMs ??= []).push(ms);
+            (row.cpuMs ??= []).push((c.user + c.system) / 1000);
             opts.log(`  ${s.name} ${w.name} ${l.runner}: round ${round + 1}/${opts.rounds} ${ms.toFixed(0)} ms (${((tokens / ms) * 1000).toFixed(0)} tokens/s)`);
           } catch (e) {
             fail('error', (e as Error).message, [row]);
@@ -212,6 +218,7 @@ async function runShape(s: BertShape, opts: PeerOptions, out: PeerRow[]): Promis
         const row = rows.get(key(w.name, r))!;
         if (row.status !== 'ok' || !row.samplesMs?.length) continue;
         row.medianMs = median(row.samplesMs);
+        row.medianCpuMs = median(row.cpuMs!);
         row.tokensPerSec = (tokens / row.medianMs) * 1000;
       }
       const mine = rows.get(key(w.name, 'webgpu-embed'));
@@ -248,8 +255,8 @@ export { MINILM_L6, BERT_BASE };
 export function formatPeers(rows: PeerRow[]): string {
   const lines = [
     'peers (same random weights, texts and batches; one run; medians)',
-    'model      | texts        | runner                 | median ms | tokens/s | this engine is | worst |diff|',
-    '-----------|--------------|------------------------|-----------|----------|----------------|-------------',
+    'model      | texts        | runner                 | median ms | tokens/s | this engine is | CPU s/pass | worst |diff|',
+    '-----------|--------------|------------------------|-----------|----------|----------------|------------|-------------',
   ];
   for (const r of rows) {
     const head = `${r.model.padEnd(10)} | ${r.workload.padEnd(12)} | ${r.runner.padEnd(22)}`;
@@ -257,9 +264,11 @@ export function formatPeers(rows: PeerRow[]): string {
       lines.push(`${head} | ${r.status}: ${r.error}`);
       continue;
     }
-    const speed = r.runner === 'webgpu-embed' ? '' : r.engineSpeedup !== undefined ? `${r.engineSpeedup.toFixed(2)}x` : '-';
+    const self = r.runner === 'webgpu-embed';
+    const speed = self ? '' : r.engineSpeedup !== undefined ? `${r.engineSpeedup.toFixed(2)}x` : '-';
+    const cpu = r.medianCpuMs !== undefined ? (r.medianCpuMs / 1000).toFixed(1) : '-';
     lines.push(
-      `${head} | ${(r.medianMs?.toFixed(0) ?? '-').padStart(9)} | ${(r.tokensPerSec?.toFixed(0) ?? '-').padStart(8)} | ${speed.padStart(14)} | ${r.maxAbsDiff?.toExponential(1) ?? '-'}`,
+      `${head} | ${(r.medianMs?.toFixed(0) ?? '-').padStart(9)} | ${(r.tokensPerSec?.toFixed(0) ?? '-').padStart(8)} | ${speed.padStart(14)} | ${cpu.padStart(10)} | ${self ? '(reference)' : (r.maxAbsDiff?.toExponential(1) ?? '-')}`,
     );
   }
   return lines.join('\n');

@@ -4,6 +4,7 @@
 // (about 2 minutes on 2 unloaded cores; transformers.js WebGPU is most of it).
 //   --long          add the 8 × 512-token workload
 //   --full          MiniLM-L6 and BERT-base (12 × 768), both workloads, 3 timed passes
+//   --shape NAME    only this model shape ('MiniLM-L6' or 'BERT-base')
 //   --rounds N      timed passes per runner (the median is reported)
 //   --only NAME     only workload NAME ('64x~117 b32' or '8x512')
 //   --json FILE     write { machine, rows } to FILE
@@ -13,12 +14,14 @@ import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { nodeGpu } from '../../src/gpu/node.js';
 import { BERT_BASE, MINILM_L6, formatPeers, runPeers } from './index.js';
+import type { BertShape } from '../random-model.js';
 
 interface Args {
   full: boolean;
   long: boolean;
   rounds?: number;
   only?: string;
+  shape?: string;
   json?: string;
 }
 
@@ -38,9 +41,16 @@ function parseArgs(argv: string[]): Args {
       if (!Number.isInteger(a.rounds) || a.rounds < 1) throw new Error('--rounds needs a positive integer');
     } else if (x === '--only') a.only = value();
     else if (x === '--json') a.json = value();
-    else throw new Error(`unknown argument "${x}" (use --long, --full, --rounds N, --only NAME, --json FILE)`);
+    else if (x === '--shape') a.shape = value();
+    else throw new Error(`unknown argument "${x}" (use --long, --full, --rounds N, --only NAME, --shape NAME, --json FILE)`);
   }
   return a;
+}
+
+function shapeNamed(name: string): BertShape {
+  const s = [MINILM_L6, BERT_BASE].find((x) => x.name.toLowerCase() === name.toLowerCase());
+  if (!s) throw new Error(`--shape ${name}: unknown (use MiniLM-L6 or BERT-base)`);
+  return s;
 }
 
 async function main(): Promise<number> {
@@ -54,7 +64,7 @@ async function main(): Promise<number> {
   log(`machine: ${machine}`);
   const t0 = performance.now();
   const rows = await runPeers({
-    shapes: args.full ? [MINILM_L6, BERT_BASE] : [MINILM_L6],
+    shapes: args.shape ? [shapeNamed(args.shape)] : args.full ? [MINILM_L6, BERT_BASE] : [MINILM_L6],
     workloads: args.only ? [args.only] : args.full || args.long ? undefined : ['64x~117 b32'],
     rounds: args.rounds ?? (args.full ? 3 : 2),
     log,
