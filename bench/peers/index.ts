@@ -8,6 +8,8 @@
 // timing wrong math would mean nothing; (3) timed passes, interleaved round-robin with the
 // order rotated each round, so machine-load drift hits every runner alike. A row's figure is
 // the median pass; tokens are the real tokens of the texts (padding excluded), the same for all.
+// Ratios to this engine: of median tokens/s; paired (median of same-round ratios); and of CPU
+// time per pass (the process's user + system time, all threads), which load does not inflate.
 
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -42,8 +44,12 @@ export interface PeerRow {
   cpuMs?: number[];
   medianCpuMs?: number;
   tokensPerSec?: number;
-  /** webgpu-embed tokens/s over this row's (1 for the engine itself). */
+  /** webgpu-embed's median tokens/s over this row's (1 for the engine itself). */
   engineSpeedup?: number;
+  /** Median over rounds of (webgpu-embed's pass tokens/s / this row's in the same round): adjacent passes, less drift. */
+  pairedSpeedup?: number;
+  /** This row's median CPU time per pass over webgpu-embed's (work done, whatever the load). */
+  cpuRatio?: number;
   /** Worst |difference| of any vector element from this engine's vectors in the warm-up batch. */
   maxAbsDiff?: number;
 }
@@ -224,7 +230,11 @@ async function runShape(s: BertShape, opts: PeerOptions, out: PeerRow[]): Promis
       const mine = rows.get(key(w.name, 'webgpu-embed'));
       for (const r of runners) {
         const row = rows.get(key(w.name, r))!;
-        if (mine?.tokensPerSec && row.tokensPerSec) row.engineSpeedup = mine.tokensPerSec / row.tokensPerSec;
+        if (!mine?.tokensPerSec || !row.tokensPerSec) continue;
+        row.engineSpeedup = mine.tokensPerSec / row.tokensPerSec;
+        const n = Math.min(mine.samplesMs!.length, row.samplesMs!.length);
+        row.pairedSpeedup = median(Array.from({ length: n }, (_, i) => row.samplesMs![i] / mine.samplesMs![i]));
+        row.cpuRatio = row.medianCpuMs! / mine.medianCpuMs!;
       }
     }
   } catch (e) {
@@ -255,8 +265,8 @@ export { MINILM_L6, BERT_BASE };
 export function formatPeers(rows: PeerRow[]): string {
   const lines = [
     'peers (same random weights, texts and batches; one run; medians)',
-    'model      | texts        | runner                 | median ms | tokens/s | this engine is | CPU s/pass | worst |diff|',
-    '-----------|--------------|------------------------|-----------|----------|----------------|------------|-------------',
+    'model      | texts        | runner                 | median ms | tokens/s | this engine is | paired | CPU s/pass | CPU ratio | worst |diff|',
+    '-----------|--------------|------------------------|-----------|----------|----------------|--------|------------|-----------|-------------',
   ];
   for (const r of rows) {
     const head = `${r.model.padEnd(10)} | ${r.workload.padEnd(12)} | ${r.runner.padEnd(22)}`;
@@ -267,8 +277,9 @@ export function formatPeers(rows: PeerRow[]): string {
     const self = r.runner === 'webgpu-embed';
     const speed = self ? '' : r.engineSpeedup !== undefined ? `${r.engineSpeedup.toFixed(2)}x` : '-';
     const cpu = r.medianCpuMs !== undefined ? (r.medianCpuMs / 1000).toFixed(1) : '-';
+    const x = (v?: number) => (self ? '' : v !== undefined ? `${v.toFixed(2)}x` : '-');
     lines.push(
-      `${head} | ${(r.medianMs?.toFixed(0) ?? '-').padStart(9)} | ${(r.tokensPerSec?.toFixed(0) ?? '-').padStart(8)} | ${speed.padStart(14)} | ${cpu.padStart(10)} | ${self ? '(reference)' : (r.maxAbsDiff?.toExponential(1) ?? '-')}`,
+      `${head} | ${(r.medianMs?.toFixed(0) ?? '-').padStart(9)} | ${(r.tokensPerSec?.toFixed(0) ?? '-').padStart(8)} | ${speed.padStart(14)} | ${x(r.pairedSpeedup).padStart(6)} | ${cpu.padStart(10)} | ${x(r.cpuRatio).padStart(9)} | ${self ? '(reference)' : (r.maxAbsDiff?.toExponential(1) ?? '-')}`,
     );
   }
   return lines.join('\n');
