@@ -10,6 +10,8 @@
 //   --quick        fewer iterations (smoke runs, CI)
 //   --no-tfjs      skip the TF.js rows
 //   --no-e2e       skip the end-to-end rows
+//   --peers        also transformers.js (webgpu and cpu) on the same random MiniLM weights and texts
+//                  (bench/peers; on by --full, where BERT-base is added; `npm run bench:peers` alone)
 // Exits 1 when any kernel row fails validation or errors.
 
 import { nodeGpu } from '../src/gpu/node.js';
@@ -20,6 +22,7 @@ import { formatReport, tfjsRatio, writeJson, type BenchReport } from './report.j
 import { disposeTfjs, runTfjs } from './tfjs.js';
 import { runE2E, type E2ERow } from './e2e.js';
 import { MATMUL_SHAPES, matmulCompareKey, matmulShapeLabel } from './matmul.js';
+import { BERT_BASE, MINILM_L6, formatPeers, runPeers, type PeerRow } from './peers/index.js';
 // Kernel families register their rows on import (add one line per family).
 import './matmul.js';
 import './attention.js';
@@ -32,10 +35,11 @@ interface Args {
   full: boolean;
   tfjs: boolean;
   e2e: boolean;
+  peers: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, full: false, tfjs: true, e2e: true };
+  const args: Args = { quick: false, full: false, tfjs: true, e2e: true, peers: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--json') args.json = argv[++i];
@@ -44,7 +48,8 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--full') args.full = true;
     else if (a === '--no-tfjs') args.tfjs = false;
     else if (a === '--no-e2e') args.e2e = false;
-    else throw new Error(`unknown argument "${a}" (use --full, --json FILE, --filter STR, --quick, --no-tfjs, --no-e2e)`);
+    else if (a === '--peers') args.peers = true;
+    else throw new Error(`unknown argument "${a}" (use --full, --json FILE, --filter STR, --quick, --no-tfjs, --no-e2e, --peers)`);
   }
   if (args.json === undefined && argv.includes('--json')) throw new Error('--json needs a file name');
   return args;
@@ -98,6 +103,11 @@ async function main(): Promise<number> {
       e2e = await runE2E({ matmulGflops: { f32: mm('f32'), f16: mm('f16') }, iterations: args.quick ? 1 : args.full ? 3 : 2, full: args.full, filter: args.filter, log });
       if (e2e.some((r) => r.status === 'invalid' || r.status === 'error')) failed = true;
     }
+    let peers: PeerRow[] = [];
+    if (args.peers || args.full) {
+      log('peers (transformers.js on the same weights and texts)...');
+      peers = await runPeers({ rounds: args.quick ? 1 : 2, shapes: args.full ? [MINILM_L6, BERT_BASE] : [MINILM_L6], workloads: args.full ? undefined : ['64x~117 b32'], log });
+    }
     const report: BenchReport = {
       adapter: { vendor: gpu.adapter.vendor, architecture: gpu.adapter.architecture, description: gpu.adapter.description, device: gpu.adapter.device },
       peak,
@@ -107,8 +117,9 @@ async function main(): Promise<number> {
       e2e,
     };
     process.stdout.write(formatReport(report) + '\n');
+    if (peers.length) process.stdout.write('\npeers (embed() end to end; same random weights and texts; vectors checked first)\n' + formatPeers(peers) + '\n');
     if (args.json) {
-      writeJson(args.json, report);
+      writeJson(args.json, { ...report, peers });
       log(`wrote ${args.json}`);
     }
     if (failed) log('FAILED: some kernel rows did not validate or errored (see above)');

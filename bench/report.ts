@@ -89,6 +89,6 @@ export function formatReport(rep: BenchReport): string {
   return lines.join('\n');
 }
 
-export function writeJson(file: string, rep: BenchReport): void {
+export function writeJson(file: string, rep: BenchReport & Record<string, unknown>): void {
   writeFileSync(file, JSON.stringify(rep, null, 2) + '\n');
 }
