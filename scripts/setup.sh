@@ -90,7 +90,9 @@ if [ "${1:-}" = "--print-bookworm-source" ]; then bookworm_source; exit $?; fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing Node dependencies (npm ci)"
-  npm ci --no-audit --no-fund >&2
+  # onnxruntime-node (bench:peers only) ships its CPU and WebGPU binaries; its install script would
+  # only fetch CUDA providers from NuGet. .npmrc says the same for a bare `npm ci`.
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund >&2
 fi
 
 # The committed shader bundle, refreshed when shaders/*.wgsl changed (quiet when current).
