@@ -75,13 +75,12 @@ export async function bundleBrowser({ outfile, minify = false, sourcemap = false
   return { code: main.text, metafile: result.metafile };
 }
 
-/** Bundles src/index.node.ts for Node into `outfile`: ESM, every package left to node_modules. */
-export async function bundleNode({ outfile = join(DIST, 'index.node.js') } = {}) {
+/** Bundles Node entries with esbuild (ESM, node20, every package left to node_modules). */
+async function bundleForNode(what, entry) {
   genShaders();
   const result = await esbuild({
     absWorkingDir: ROOT,
-    entryPoints: [join(ROOT, 'src/index.node.ts')],
-    outfile,
+    ...entry,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -92,27 +91,18 @@ export async function bundleNode({ outfile = join(DIST, 'index.node.js') } = {})
     logLevel: 'silent',
   });
   const inputs = Object.keys(result.metafile.inputs).filter((p) => p.includes('node_modules/'));
-  if (inputs.length) throw new Error(`the Node bundle should leave packages external but contains ${inputs.join(', ')}`);
+  if (inputs.length) throw new Error(`the ${what} should leave packages external but contains ${inputs.join(', ')}`);
   return { metafile: result.metafile };
 }
 
+/** Bundles src/index.node.ts for Node into `outfile`: ESM, every package left to node_modules. */
+export function bundleNode({ outfile = join(DIST, 'index.node.js') } = {}) {
+  return bundleForNode('Node bundle', { entryPoints: [join(ROOT, 'src/index.node.ts')], outfile });
+}
+
 /** The command-line entries (src/cli/serve.ts, weights.ts) into dist/cli/ for `bin/webgpu-embed.mjs`. */
-export async function bundleCli() {
-  const result = await esbuild({
-    absWorkingDir: ROOT,
-    entryPoints: ['serve', 'weights'].map((n) => join(ROOT, 'src', 'cli', `${n}.ts`)),
-    outdir: join(DIST, 'cli'),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    sourcemap: 'linked',
-    metafile: true,
-    logLevel: 'silent',
-  });
-  const inputs = Object.keys(result.metafile.inputs).filter((p) => p.includes('node_modules/'));
-  if (inputs.length) throw new Error(`the CLI bundle should leave packages external but contains ${inputs.join(', ')}`);
+export function bundleCli() {
+  return bundleForNode('CLI bundle', { entryPoints: ['serve', 'weights'].map((n) => join(ROOT, 'src', 'cli', `${n}.ts`)), outdir: join(DIST, 'cli') });
 }
 
 /** Declarations into dist/types with `tsc -p tsconfig.json`. */

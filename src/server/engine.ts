@@ -2,7 +2,7 @@
 // limits, one-forward `encode` of token ids, optional cross-encoder `score`), behind an interface a
 // unit test can fake. Everything else in src/server/ talks to `ServerEngine`, never to `Model`.
 
-import type { Model, ModelInfo, TokenEmbeddings } from '../embed/model.js';
+import type { EncodeOptions as ModelEncodeOptions, Model, ModelInfo, TokenEmbeddings } from '../embed/model.js';
 
 /** What one forward returns for a list of token-id inputs (each result in input order). */
 export interface Encoded {
@@ -12,13 +12,8 @@ export interface Encoded {
   tokenCounts: number[];
 }
 
-export interface EncodeOptions {
-  dense?: boolean;
-  sparse?: boolean;
-  tokens?: boolean;
-  normalize?: boolean;
-  dimensions?: number;
-}
+/** The encode options the server uses (token-id inputs have no kind or prompt). */
+export type EncodeOptions = Pick<ModelEncodeOptions, 'dense' | 'sparse' | 'tokens' | 'normalize' | 'dimensions'>;
 
 /** The subset of ModelInfo the server reads, plus the cross-encoder task. */
 export type EngineInfo = Pick<ModelInfo, 'maxLength' | 'normalize' | 'outputs'> & Partial<ModelInfo> & { task?: string };
