@@ -12,6 +12,8 @@ export interface AttentionRefOptions {
   causal?: boolean;
   /** Sliding window in tokens, 0 = none. */
   window?: number;
+  /** Compute only query positions [from, to) of each sequence (others stay 0); for spot checks of long inputs. */
+  queries?: [number, number];
 }
 
 /**
@@ -43,7 +45,7 @@ export function attentionRef(
     if (s.length < T) s = new Float64Array(T);
     for (let h = 0; h < NH; h++) {
       const kc = C + Math.floor(h / G) * HD, vc = C + NKV * HD + Math.floor(h / G) * HD;
-      for (let i = 0; i < T; i++) {
+      for (let i = Math.max(0, opts.queries?.[0] ?? 0); i < Math.min(T, opts.queries?.[1] ?? T); i++) {
         const lo = Math.max(0, i - half), hi = Math.min(T - 1, opts.causal ? i : i + half);
         const qo = (start + i) * S + h * HD;
         for (let d = 0; d < HD; d++) q[d] = qkv[qo + d];
