@@ -14,7 +14,7 @@
 // One workgroup per (query block of WG·RQ rows, head, sequence); each invocation owns RQ query
 // rows. Keys go 8 at a time: lane L of each aligned group of 8 lanes loads k and v of key j0 + L,
 // then for c = 0..7 every lane takes key c from lane group·8 + c. Per 8 keys: logits in base 2,
-// block max, one rescale of the accumulators, weights exp2(s - m) <= 1 (keys past len weigh 0).
+// block max, a rescale of the accumulators when it moved, weights exp2(s - m) <= 1 (keys past len weigh 0).
 // Rows past the sequence end are never read (key and query rows are clamped to its last row).
 enable subgroups;
 
@@ -130,7 +130,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
       l[r] = lt;
       m[r] = mt;
-      for (var d = 0u; d < HD4; d++) { acc[r * HD4 + d] *= alpha; }
+      // Past the first blocks the max rarely grows: skip the rescale then (alpha would be 1).
+      if (alpha != 1.0) { for (var d = 0u; d < HD4; d++) { acc[r * HD4 + d] *= alpha; } }
     }
     for (var c = 0u; c < KB; c++) {
       for (var d = 0u; d < HD4; d++) {

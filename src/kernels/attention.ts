@@ -71,16 +71,22 @@ export interface FusedTiles {
 }
 
 /**
- * Tile shape of both fused kernels (BK: tiled only). On CPU adapters an invocation is one SIMD
- * lane and every K/V read is a per-lane gather, so an invocation takes two query rows to reuse
- * each read. Measured on lavapipe, tiled, B=8 T=128 NH=12 HD=64: RQ=1 222 ms, RQ=2 112 ms, RQ=4
- * 97 ms, but the uncached shader compile grows 4.5 s → 17 s → 49 s; subgroup, B=32 T=128: RQ=1
- * 321 ms, RQ=2 190 ms; WG 16 / 64 were no faster than 32. Hence RQ=2 (RQ=1 past HD=64, where
- * Mesa stops unrolling the register arrays). GPUs get one row per invocation (registers are scarcer).
+ * Tile shape of the fused kernels (BK: tiled only). On CPU adapters an invocation is one SIMD
+ * lane and every K/V read is a per-lane gather or shuffle, so an invocation takes several query
+ * rows to reuse each read. Tiled, measured on lavapipe, B=8 T=128 NH=12 HD=64: RQ=1 222 ms,
+ * RQ=2 112 ms, RQ=4 97 ms, but the uncached shader compile grows 4.5 s → 17 s → 49 s; hence
+ * RQ=2 (RQ=1 past HD=64, where Mesa stops unrolling the register arrays). Subgroup, B=2 T=512
+ * NH=12 HD=64, medians of 21 in one run: WG=32 RQ=2 217 ms, WG=32 RQ=3 196 ms, WG=8 RQ=3
+ * 183 ms, WG=16 RQ=3 173 ms; RQ=4 at HD=64 was 4x slower (the q / acc arrays spill). At HD=32
+ * RQ=4 beat RQ=2 by 1.4x but its uncached compile takes minutes, so RQ=3 up to HD=64. GPUs get
+ * one row per invocation (registers are scarcer).
  */
-export function attentionTiles(gpu: Gpu, HD: number): FusedTiles {
+export function attentionTiles(gpu: Gpu, HD: number, kernel: AttentionKernel = 'tiled'): FusedTiles {
   const hd4 = Math.ceil(HD / 4);
-  const t: FusedTiles = gpu.cpu ? { WG: 32, RQ: hd4 <= 16 ? 2 : 1, BK: 32 } : { WG: 64, RQ: 1, BK: 32 };
+  let t: FusedTiles;
+  if (!gpu.cpu) t = { WG: 64, RQ: 1, BK: 32 };
+  else if (kernel === 'subgroup') t = { WG: 16, RQ: hd4 <= 16 ? 3 : 1, BK: 32 };
+  else t = { WG: 32, RQ: hd4 <= 16 ? 2 : 1, BK: 32 };
   while (t.BK > 4 && 2 * t.BK * hd4 * 16 > gpu.limits.maxComputeWorkgroupStorageSize) t.BK /= 2;
   return t;
 }
@@ -149,7 +155,7 @@ export function attentionSubgroupUsable(gpu: Gpu): boolean {
   if (!gpu.features.subgroups) return false;
   const info = gpu.device.adapterInfo as GPUAdapterInfo | undefined;
   const min = info?.subgroupMinSize ?? 0, max = info?.subgroupMaxSize ?? 0;
-  return min >= 8 && max > 0 && attentionTiles(gpu, 64).WG % max === 0;
+  return min >= 8 && max > 0 && attentionTiles(gpu, 64, 'subgroup').WG % max === 0;
 }
 
 /**
@@ -160,7 +166,7 @@ export function attention(gpu: Gpu, args: AttentionArgs, kernel: AttentionKernel
   checkArgs(gpu, args);
   const HD = args.HD;
   const bindings: BindingKind[] = ['uniform', 'read', 'read', 'write'];
-  const { WG, RQ, BK } = attentionTiles(gpu, HD);
+  const { WG, RQ, BK } = attentionTiles(gpu, HD, kernel);
   let p;
   if (kernel === 'subgroup') {
     if (!attentionSubgroupUsable(gpu)) throw new Error('attention: the subgroup kernel needs subgroups of 8+ lanes dividing its workgroup');

@@ -15,6 +15,8 @@ export interface AttentionRefOptions {
   window?: number;
   /** Keys of sequence b: its first keyLens[b] rows (1..len); default all. */
   keyLens?: ArrayLike<number>;
+  /** Compute only query positions [from, to) of each sequence (others stay 0); for spot checks of long inputs. */
+  queries?: [number, number];
 }
 
 /**
@@ -48,7 +50,7 @@ export function attentionRef(
     if (!(K >= 1 && K <= T)) throw new Error(`attentionRef: key length ${K} of sequence ${b} outside 1..${T}`);
     for (let h = 0; h < NH; h++) {
       const kc = C + Math.floor(h / G) * HD, vc = C + NKV * HD + Math.floor(h / G) * HD;
-      for (let i = 0; i < T; i++) {
+      for (let i = Math.max(0, opts.queries?.[0] ?? 0); i < Math.min(T, opts.queries?.[1] ?? T); i++) {
         const lo = Math.max(0, i - half), hi = Math.min(K - 1, opts.causal ? i : i + half);
         const qo = (start + i) * S + h * HD;
         for (let d = 0; d < HD; d++) q[d] = qkv[qo + d];
