@@ -7,7 +7,8 @@
 // over the matmul throughput measured in the same run).
 
 import { nodeGpu } from '../src/gpu/node.js';
-import { loadModelFromFiles, type Model } from '../src/embed/model.js';
+import type { Model } from '../src/embed/model.js';
+import { loadModelFromFiles } from '../src/embed/load.js';
 import { BERT_BASE, BGE_M3_SHAPE, MINILM_L6, forwardFlops, randomBertFiles, textOfTokens, type BertShape } from './random-model.js';
 import { median } from './peak.js';
 

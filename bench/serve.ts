@@ -10,7 +10,8 @@
 import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { nodeGpu } from '../src/gpu/node.js';
-import { loadModelFromFiles, type Model } from '../src/embed/model.js';
+import type { Model } from '../src/embed/model.js';
+import { loadModelFromFiles } from '../src/embed/load.js';
 import { loadModel } from '../src/index.node.js';
 import { createServer } from '../src/server/app.js';
 import { engineFromModel } from '../src/server/engine.js';

@@ -2,7 +2,8 @@
 // Imports neither the `webgpu` package nor any `node:` module.
 
 import { browserGpu } from './gpu/browser.js';
-import { loadModelFromFiles, type LoadOptions, type Model } from './embed/model.js';
+import type { Model } from './embed/model.js';
+import { loadModelFromFiles, type LoadOptions } from './embed/load.js';
 import { mapFiles, urlFiles, type ModelFiles } from './io/sources.js';
 import { isModelFiles, type ModelSource } from './index.js';
 

@@ -3,7 +3,8 @@
 
 import { existsSync } from 'node:fs';
 import { nodeGpu } from './gpu/node.js';
-import { loadModelFromFiles, type LoadOptions, type Model } from './embed/model.js';
+import type { Model } from './embed/model.js';
+import { loadModelFromFiles, type LoadOptions } from './embed/load.js';
 import { mapFiles, urlFiles, type ModelFiles } from './io/sources.js';
 import { folderFiles } from './io/sources.node.js';
 import { downloadModel, isHubId, type DownloadOptions } from './io/hub.js';

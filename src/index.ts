@@ -3,7 +3,8 @@
 // GPUDevice and read files.
 
 export { maxSim, maxSimAlignment, lexicalScore, dot, hybridScore, BGE_M3_WEIGHTS, type TokenVectors, type HybridParts } from './embed/scoring.js';
-export { Model, loadModelFromFiles, type LoadOptions, type ModelInfo, type TokenEmbeddings, type HiddenStates, type EncodeInput, type EncodeOptions, type EncodeResult } from './embed/model.js';
+export { loadModelFromFiles, type LoadOptions } from './embed/load.js';
+export { Model, type ModelInfo, type TokenEmbeddings, type HiddenStates, type EncodeInput, type EncodeOptions, type EncodeResult } from './embed/model.js';
 export { urlFiles, mapFiles, type ModelFiles } from './io/sources.js';
 export { ModelFileError } from './io/errors.js';
 export { DeviceLostError, NO_ADAPTER_HELP, type Gpu } from './gpu/device.js';

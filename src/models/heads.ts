@@ -9,7 +9,7 @@ import { f32ArrayToF16Bits } from '../io/half.js';
 import { readSafetensorsHeader } from '../io/safetensors.js';
 import type { ModelFiles } from '../io/sources.js';
 import { readTorchStateDict, type TorchTensor } from '../io/torch-zip.js';
-import type { DenseLayer } from './config.js';
+import type { DenseLayer } from './pipeline.js';
 import { loadLinear, type Linear } from './layers.js';
 import { WeightStore, type GpuWeight, type WeightDtype } from './weights.js';
 

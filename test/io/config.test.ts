@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { ModelFileError } from '../../src/io/errors.js';
 import { mapFiles } from '../../src/io/sources.js';
 import { folderFiles } from '../../src/io/sources.node.js';
-import { parseConfig, readPipelineConfig } from '../../src/models/config.js';
+import { parseConfig } from '../../src/models/config.js';
+import { readPipelineConfig } from '../../src/models/pipeline.js';
 
 const FIX = join(import.meta.dirname, '../fixtures');
 const bertJson = JSON.parse(readFileSync(join(FIX, 'bert-mean/config.json'), 'utf8')) as Record<string, unknown>;

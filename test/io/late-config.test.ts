@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { mapFiles } from '../../src/io/sources.js';
 import { folderFiles } from '../../src/io/sources.node.js';
-import { headFromArchitectures, parseConfig, readPipelineConfig } from '../../src/models/config.js';
+import { headFromArchitectures, parseConfig } from '../../src/models/config.js';
+import { readPipelineConfig } from '../../src/models/pipeline.js';
 import { PUNCTUATION, readColbertSettings, readPylateSettings } from '../../src/models/late-config.js';
 import { FIXTURES } from '../util/golden.js';
 

@@ -8,7 +8,8 @@ import { ModelFileError } from '../../src/io/errors.js';
 import { mapFiles, type ModelFiles } from '../../src/io/sources.js';
 import { folderFiles } from '../../src/io/sources.node.js';
 import { loadTokenizer } from '../../src/io/tokenizer.js';
-import { parseConfig, readPipelineConfig, type EncoderConfig } from '../../src/models/config.js';
+import { parseConfig, type EncoderConfig } from '../../src/models/config.js';
+import { readPipelineConfig } from '../../src/models/pipeline.js';
 
 const FIX = join(import.meta.dirname, '../fixtures');
 

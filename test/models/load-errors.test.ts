@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { loadModelFromFiles } from '../../src/embed/model.js';
+import { loadModelFromFiles } from '../../src/embed/load.js';
 import { mapFiles } from '../../src/io/sources.js';
 import { loadModel } from '../../src/index.node.js';
 import { FIXTURES } from '../util/golden.js';
