@@ -48,36 +48,36 @@ fn cos_sin(a: vec4<f32>) -> CosSin {
   return CosSin(select(c0, -c0, neg_c), select(s0, -s0, neg_s));
 }
 
+// The pair an invocation rotates: flat index → row n, head h, frequency j → units lo = x[j], hi = x[j + R/2].
+struct Pair { lo: u32, hi: u32, n: u32, j: u32 }
+fn pair_of(idx: u32) -> Pair {
+  let j = idx % params.half;
+  let t = idx / params.half;
+  let n = t / params.heads;
+  let lo = n * params.stride + (t % params.heads) * params.HD + j;
+  return Pair(lo, lo + params.half, n, j);
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let idx = gid.x + gid.y * nwg.x * WG;
   if (idx >= params.count) { return; }
-  let j = idx % params.half;
-  let t = idx / params.half;
-  let h = t % params.heads;
-  let n = t / params.heads;
-  let lo = n * params.stride + h * params.HD + j;
-  let hi = lo + params.half;
-  let cs = cos_sin(vec4<f32>(f32(pos_ids[n]) * inv_freq[j]));
-  let x1 = qkv[lo];
-  let x2 = qkv[hi];
-  qkv[lo] = x1 * cs.c.x - x2 * cs.s.x;
-  qkv[hi] = x2 * cs.c.x + x1 * cs.s.x;
+  let p = pair_of(idx);
+  let cs = cos_sin(vec4<f32>(f32(pos_ids[p.n]) * inv_freq[p.j]));
+  let x1 = qkv[p.lo];
+  let x2 = qkv[p.hi];
+  qkv[p.lo] = x1 * cs.c.x - x2 * cs.s.x;
+  qkv[p.hi] = x2 * cs.c.x + x1 * cs.s.x;
 }
 
 @compute @workgroup_size(WG)
 fn main4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let idx = gid.x + gid.y * nwg.x * WG;
   if (idx >= params.count) { return; }
-  let j = idx % params.half;
-  let t = idx / params.half;
-  let h = t % params.heads;
-  let n = t / params.heads;
-  let lo = n * params.stride + h * params.HD + j;
-  let hi = lo + params.half;
-  let cs = cos_sin(f32(pos_ids[n]) * inv_freq4[j]);
-  let x1 = qkv4[lo];
-  let x2 = qkv4[hi];
-  qkv4[lo] = x1 * cs.c - x2 * cs.s;
-  qkv4[hi] = x2 * cs.c + x1 * cs.s;
+  let p = pair_of(idx);
+  let cs = cos_sin(f32(pos_ids[p.n]) * inv_freq4[p.j]);
+  let x1 = qkv4[p.lo];
+  let x2 = qkv4[p.hi];
+  qkv4[p.lo] = x1 * cs.c - x2 * cs.s;
+  qkv4[p.hi] = x2 * cs.c + x1 * cs.s;
 }

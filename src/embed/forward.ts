@@ -59,6 +59,34 @@ interface Plan {
 
 const MAX_PLANS = 16;
 
+/**
+ * Records a head: each Linear (+ activation) of `layers` on `rows` rows, then optionally an L2
+ * normalize keeping `normalizeDims` features. Results ping-pong between the two buffers of `pair`
+ * (either may be the input once it has been read); returns the buffer the output ends in and its width.
+ */
+function headStack(
+  gpu: Gpu,
+  calls: KernelCall[],
+  layers: DenseHead[],
+  x: GPUBuffer,
+  width: number,
+  pair: [GPUBuffer, GPUBuffer],
+  rows: number,
+  normalizeDims: number | null,
+): { buffer: GPUBuffer; cols: number } {
+  const next = () => (x === pair[0] ? pair[1] : pair[0]);
+  for (const l of layers) {
+    const y = next();
+    calls.push(linearCall(gpu, l.linear, x, y, rows, l.activation));
+    x = y;
+    width = l.linear.outFeatures;
+  }
+  if (normalizeDims === null) return { buffer: x, cols: width };
+  const y = next();
+  calls.push(l2normalize(gpu, { x, y, rows, C: width, dims: normalizeDims }));
+  return { buffer: y, cols: normalizeDims };
+}
+
 export class Forward {
   private arena: Arena | null = null;
   private plans = new Map<string, Plan>();
@@ -160,32 +188,13 @@ export class Forward {
     if (req.hidden) outputs.push({ name: 'hidden', buffer: arena.h, rows: s.N, cols: C });
     if (req.dense) {
       calls.push(pool(gpu, { hidden: arena.h, seqs: arena.seqs, out: arena.pooled, B: s.B, C, mode: this.heads.pooling })); // (B, C)
-      let x = arena.pooled, y = arena.pooled2, width = C;
-      for (const d of this.heads.dense) {
-        calls.push(linearCall(gpu, d.linear, x, y, s.B, d.activation)); // (B, D)
-        [x, y] = [y, x];
-        width = d.linear.outFeatures;
-      }
-      if (req.dense.normalize) {
-        calls.push(l2normalize(gpu, { x, y, rows: s.B, C: width, dims: req.dense.dims })); // (B, dims)
-        outputs.push({ name: 'dense', buffer: y, rows: s.B, cols: req.dense.dims });
-      } else {
-        outputs.push({ name: 'dense', buffer: x, rows: s.B, cols: width });
-      }
+      const d = req.dense;
+      const out = headStack(gpu, calls, this.heads.dense, arena.pooled, C, [arena.pooled2, arena.pooled], s.B, d.normalize ? d.dims : null); // (B, dims)
+      outputs.push({ name: 'dense', ...out, rows: s.B });
     }
     if (req.tokens) {
-      let x = arena.h, y = arena.tok, z = arena.tok2;
-      for (const t of this.heads.tokens) {
-        calls.push(linearCall(gpu, t.linear, x, y, s.N, t.activation)); // (N, D)
-        x = y;
-        [y, z] = [z, y];
-      }
-      const D = this.tokenDim;
-      if (req.tokens.normalize) {
-        calls.push(l2normalize(gpu, { x, y, rows: s.N, C: D, dims: D })); // (N, D)
-        x = y;
-      }
-      outputs.push({ name: 'tokens', buffer: x, rows: s.N, cols: D });
+      const out = headStack(gpu, calls, this.heads.tokens, arena.h, C, [arena.tok, arena.tok2], s.N, req.tokens.normalize ? this.tokenDim : null); // (N, D)
+      outputs.push({ name: 'tokens', ...out, rows: s.N });
     }
     if (req.sparse) {
       if (!this.heads.sparse) throw new Error('this model has no sparse head');

@@ -55,7 +55,8 @@ export async function loadModelFromFiles(files: ModelFiles, gpu: Gpu, opts: Load
   const pipeline = await readPipelineConfig(files);
   // Old sentence-transformers exports keep the encoder in a subfolder (0_Transformer/).
   const main = pipeline.transformerDir ? subFiles(files, pipeline.transformerDir) : files;
-  const config = parseConfig(await main.json('config.json'), main.origin);
+  const configJson = await main.json<Record<string, unknown>>('config.json');
+  const config = parseConfig(configJson, main.origin);
   const tokenizer = await loadTokenizer(main, config, pipeline.maxSeqLength);
   const tensors = await listCheckpointTensors(main);
   const arch = architectureFor(config);
@@ -74,11 +75,12 @@ export async function loadModelFromFiles(files: ModelFiles, gpu: Gpu, opts: Load
     let dense: DenseHead[] = [];
     let late: LateTokenizer | null = null;
     let scoreActivation: ModelInfo['scoreActivation'] = null;
-    const colbertLinear = await loadTorchLinear(gpu, files, 'colbert_linear.pt', C, dtype, owned);
+    // BGE-M3's multi-vector head (FlagEmbedding drops the first token's vector).
+    let colbertLinear = false;
     if (head === 'sequence-classification') {
       // CrossEncoder: [CLS] (or <s>) → tanh dense → classifier; logits, no normalization.
       dense = await loadClassifier(store, config.architectures.find((a) => a.endsWith('ForSequenceClassification'))!, C, config.numLabels);
-      scoreActivation = crossEncoderActivation(await main.json<Record<string, unknown>>('config.json'), config.numLabels);
+      scoreActivation = crossEncoderActivation(configJson, config.numLabels);
     } else if (pylate) {
       tokens = await loadDenseHeads(gpu, files, pipeline.tokenDense!, dtype, owned);
       if (tokens[0].linear.inFeatures !== C) throw new ModelFileError(`the first Dense module takes ${tokens[0].linear.inFeatures} features, the encoder gives ${C}`, `${pipeline.tokenDense![0].dir}/config.json`);
@@ -88,7 +90,9 @@ export async function loadModelFromFiles(files: ModelFiles, gpu: Gpu, opts: Load
       late = lateTokenizer(await readColbertSettings(main), tokenizer, config.maxPositions - config.positionOffset, main.origin);
     } else {
       dense = await loadDenseHeads(gpu, files, pipeline.dense, dtype, owned);
-      if (colbertLinear) tokens = [{ linear: colbertLinear, activation: 'none' }];
+      const linear = await loadTorchLinear(gpu, files, 'colbert_linear.pt', C, dtype, owned);
+      if (linear) tokens = [{ linear, activation: 'none' }];
+      colbertLinear = linear !== null;
     }
     const heads: Heads = {
       pooling: head === 'sequence-classification' ? 'cls' : pipeline.pooling,
@@ -132,7 +136,7 @@ export async function loadModelFromFiles(files: ModelFiles, gpu: Gpu, opts: Load
       kernels: { matmul: variants.matmul, attention: variants.attention },
       adapter: gpu.adapter,
     };
-    const extras: ModelExtras = { late, dropFirstToken: !late && colbertLinear !== null };
+    const extras: ModelExtras = { late, dropFirstToken: colbertLinear };
     return new Model(gpu, config, pipeline, tokenizer, encoder, heads, forward, owned, tokenBudget, info, extras);
   } catch (e) {
     store.destroy();

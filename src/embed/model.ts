@@ -7,7 +7,7 @@
 import type { Gpu } from '../gpu/device.js';
 import type { KernelForm } from '../gpu/variants.js';
 import { ModelFileError } from '../io/errors.js';
-import type { EncoderTokenizer } from '../io/tokenizer.js';
+import { truncateIds, type EncoderTokenizer } from '../io/tokenizer.js';
 import type { Encoder } from '../models/architecture.js';
 import type { EncoderConfig } from '../models/config.js';
 import type { PipelineConfig } from '../models/pipeline.js';
@@ -139,7 +139,7 @@ export class Model {
     private owned: GPUBuffer[],
     private tokenBudget: number,
     readonly info: ModelInfo,
-    private extras: ModelExtras = { late: null, dropFirstToken: !!heads.tokens.length },
+    private extras: ModelExtras,
   ) {}
 
   /** GPU bytes this model holds now (weights, activations, uniforms). */
@@ -355,16 +355,19 @@ export class Model {
       const bad = x.findIndex((t) => !Number.isInteger(t) || t < 0 || t >= vocab);
       if (bad >= 0) throw new RangeError(`${method}(inputs): inputs[${i}][${bad}] = ${String(x[bad])} is not a token id of this model (0..${vocab - 1})`);
       // Truncated as texts are: the first max − 1 ids and the final one.
-      return x.length > max ? [...x.slice(0, max - 1), x[x.length - 1]] : [...x];
+      return truncateIds([...x], max);
     });
     this.tokenizer.encode(texts).forEach((t, k) => (ids[at[k]] = t));
     return ids;
   }
 
+  /** The ids FlagEmbedding leaves out of lexical weights (cls, eos, pad, unk), built once. */
+  private lexicalSkip: ReadonlySet<number> | null = null;
+
   /** FlagEmbedding's lexical weights of one sequence: the max weight per id, specials and zeros dropped. */
   private lexicalWeights(w: Float32Array, ids: number[]): Record<string, number> {
     const sp = this.tokenizer.specialIds;
-    const skip = new Set([sp.cls, sp.eos, sp.pad, sp.unk].filter((x): x is number => x !== null));
+    const skip = (this.lexicalSkip ??= new Set([sp.cls, sp.eos, sp.pad, sp.unk].filter((x): x is number => x !== null)));
     const out: Record<string, number> = {};
     ids.forEach((id, t) => {
       if (skip.has(id) || !(w[t] > 0)) return;

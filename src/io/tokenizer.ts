@@ -27,6 +27,14 @@ export interface EncoderTokenizer {
   readonly modelMaxLength: number | null;
 }
 
+/**
+ * Hugging Face's truncation of one encoded text (special tokens included) to `maxLen` ids: the
+ * first maxLen − 1 and the final one, so the closing special token stays.
+ */
+export function truncateIds(ids: number[], maxLen: number): number[] {
+  return ids.length > maxLen ? [...ids.slice(0, maxLen - 1), ids[ids.length - 1]] : ids;
+}
+
 /** model_max_length values at or above this are "no limit" placeholders (HF writes int(1e30)). */
 const NO_LIMIT = 1e9;
 
@@ -92,40 +100,34 @@ export async function loadTokenizer(files: ModelFiles, config: EncoderConfig, ma
   const template = specialTemplate((tokJson as Record<string, unknown>).post_processor, files.origin);
   if (maxLen < 2) throw new ModelFileError(`tokenizer_config.json in ${files.origin}: maximum length ${maxLen} leaves no room for text`, 'tokenizer_config.json');
 
+  const checkIds = (ids: number[]): number[] => {
+    for (const id of ids) {
+      if (!(id >= 0 && id < config.vocabSize)) {
+        throw new ModelFileError(`tokenizer.json in ${files.origin} produced token id ${id}, outside the model's vocabulary of ${config.vocabSize}`, 'tokenizer.json');
+      }
+    }
+    return ids;
+  };
   const encodeUntruncated = (texts: string[]): number[][] => {
     if (!Array.isArray(texts)) throw new TypeError(`texts must be an array of strings, got ${typeof texts}`);
     texts.forEach((t, i) => {
       if (typeof t !== 'string') throw new TypeError(`texts[${i}] must be a string, got ${t === null ? 'null' : typeof t}`);
     });
-    return texts.map((t) => {
-      const ids = tok.encode(t).ids;
-      for (const id of ids) {
-        if (!(id >= 0 && id < config.vocabSize)) {
-          throw new ModelFileError(`tokenizer.json in ${files.origin} produced token id ${id}, outside the model's vocabulary of ${config.vocabSize}`, 'tokenizer.json');
-        }
-      }
-      return ids;
-    });
+    return texts.map((t) => checkIds(tok.encode(t).ids));
   };
 
   return {
     maxLen,
     specialIds,
     encode(texts: string[]): number[][] {
-      return encodeUntruncated(texts).map((ids) => (ids.length > maxLen ? [...ids.slice(0, maxLen - 1), ids[ids.length - 1]] : ids));
+      return encodeUntruncated(texts).map((ids) => truncateIds(ids, maxLen));
     },
     encodeUntruncated,
     tokenText(id: number): string | null {
       return tok.id_to_token(id) ?? null;
     },
     encodePieces(text: string): number[] {
-      const ids = tok.encode(text, { add_special_tokens: false }).ids;
-      for (const id of ids) {
-        if (!(id >= 0 && id < config.vocabSize)) {
-          throw new ModelFileError(`tokenizer.json in ${files.origin} produced token id ${id}, outside the model's vocabulary of ${config.vocabSize}`, 'tokenizer.json');
-        }
-      }
-      return ids;
+      return checkIds(tok.encode(text, { add_special_tokens: false }).ids);
     },
     tokenId(token: string): number | null {
       return tok.token_to_id(token) ?? null;

@@ -7,11 +7,11 @@
 import type { Gpu } from '../gpu/device.js';
 import type { KernelCall } from '../gpu/pipelines.js';
 import { attention } from '../kernels/attention.js';
-import { embeddingsSum, gatherRows } from '../kernels/embeddings.js';
+import { embeddingsSum } from '../kernels/embeddings.js';
 import type { Architecture, BatchBuffers, BatchShape, Encoder } from './architecture.js';
 import { ModelFileError } from '../io/errors.js';
 import type { EncoderConfig, HiddenAct } from './config.js';
-import { layerNormCall, linearCall, loadLayerNorm, loadLinear, loadStackedLinear, type LayerNorm, type Linear } from './layers.js';
+import { positionRange, embeddingLookup, layerNormCall, linearCall, loadLayerNorm, loadLinear, loadStackedLinear, type LayerNorm, type Linear } from './layers.js';
 import type { GpuWeight, WeightStore } from './weights.js';
 
 export class BertEmbeddings {
@@ -37,9 +37,7 @@ export class BertEmbeddings {
     const C = this.LayerNorm.weight.shape[0];
     const w = this.word_embeddings;
     const tmp = buf.scratch.tmp;
-    const calls = w.chunks.map((ch) =>
-      gatherRows(gpu, { table: ch.buffer, ids: buf.ids, out: tmp, N: s.N, C, rowStart: ch.rowStart, rowCount: ch.rowCount, wDtype: w.dtype }),
-    );
+    const calls = embeddingLookup(gpu, w, buf.ids, tmp, s.N);
     calls.push(
       embeddingsSum(gpu, {
         words: tmp, posIds: buf.posIds, out: buf.h, N: s.N, C, eps: this.LayerNorm.eps,
@@ -128,7 +126,7 @@ export class BertModel implements Encoder {
 
   /** Position ids of one sequence: BERT 0..T-1; XLM-R padding_idx+1 .. (no padding inside a packed sequence). */
   positionIds(T: number): number[] {
-    return Array.from({ length: T }, (_, i) => i + this.config.positionOffset);
+    return positionRange(T, this.config.positionOffset);
   }
 }
 

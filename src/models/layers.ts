@@ -6,6 +6,7 @@
 
 import type { Gpu } from '../gpu/device.js';
 import type { KernelCall } from '../gpu/pipelines.js';
+import { gatherRows } from '../kernels/embeddings.js';
 import { layernorm } from '../kernels/layernorm.js';
 import { rmsnorm } from '../kernels/rmsnorm.js';
 import { matmul, type Activation } from '../kernels/matmul.js';
@@ -39,6 +40,20 @@ export async function loadStackedLinear(store: WeightStore, prefixes: string[], 
     inFeatures: inF,
     outFeatures: outs.reduce((a, b) => a + b, 0),
   };
+}
+
+/**
+ * nn.Embedding lookup: out[i] = table[ids[i]] for N ids, one gather per row chunk of the table
+ * (a table larger than one storage binding is split into chunks; see WeightStore.upload).
+ */
+export function embeddingLookup(gpu: Gpu, table: GpuWeight, ids: GPUBuffer, out: GPUBuffer, N: number): KernelCall[] {
+  const C = table.shape[1];
+  return table.chunks.map((ch) => gatherRows(gpu, { table: ch.buffer, ids, out, N, C, rowStart: ch.rowStart, rowCount: ch.rowCount, wDtype: table.dtype }));
+}
+
+/** Position ids offset .. offset + T − 1 of one T-token sequence (no padding inside a packed sequence). */
+export function positionRange(T: number, offset = 0): number[] {
+  return Array.from({ length: T }, (_, i) => i + offset);
 }
 
 /** Records y = act(x · Wᵀ + b) for M rows: x (M, in) → y (M, out). */

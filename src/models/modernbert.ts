@@ -11,13 +11,13 @@
 import type { Gpu } from '../gpu/device.js';
 import type { KernelCall } from '../gpu/pipelines.js';
 import { attention } from '../kernels/attention.js';
-import { embeddingsSum, gatherRows } from '../kernels/embeddings.js';
+import { embeddingsSum } from '../kernels/embeddings.js';
 import { glu, type GluAct } from '../kernels/glu.js';
 import { rope } from '../kernels/rope.js';
 import { ModelFileError } from '../io/errors.js';
 import type { Architecture, BatchBuffers, BatchShape, Encoder } from './architecture.js';
 import type { EncoderConfig, ModernBertSettings } from './config.js';
-import { layerNormCall, linearCall, loadLayerNorm, loadLinear, type LayerNorm, type Linear } from './layers.js';
+import { positionRange, embeddingLookup, layerNormCall, linearCall, loadLayerNorm, loadLinear, type LayerNorm, type Linear } from './layers.js';
 import type { GpuWeight, WeightStore } from './weights.js';
 
 function settings(cfg: EncoderConfig): ModernBertSettings {
@@ -52,9 +52,7 @@ export class ModernBertEmbeddings {
     const C = this.norm.weight.shape[0];
     const w = this.tok_embeddings;
     const tmp = buf.scratch.tmp;
-    const calls = w.chunks.map((ch) =>
-      gatherRows(gpu, { table: ch.buffer, ids: buf.ids, out: tmp, N: s.N, C, rowStart: ch.rowStart, rowCount: ch.rowCount, wDtype: w.dtype }),
-    );
+    const calls = embeddingLookup(gpu, w, buf.ids, tmp, s.N);
     calls.push(
       embeddingsSum(gpu, {
         words: tmp, posTable: null, typeTable: null, out: buf.h, N: s.N, C, eps: this.norm.eps,
@@ -163,7 +161,7 @@ export class ModernBertModel implements Encoder {
 
   /** Rotary positions 0..T-1 of each sequence. */
   positionIds(T: number): number[] {
-    return Array.from({ length: T }, (_, i) => i);
+    return positionRange(T);
   }
 }
 

@@ -8,12 +8,12 @@
 import type { Gpu } from '../gpu/device.js';
 import type { KernelCall } from '../gpu/pipelines.js';
 import { attention } from '../kernels/attention.js';
-import { embeddingsSum, gatherRows } from '../kernels/embeddings.js';
+import { embeddingsSum } from '../kernels/embeddings.js';
 import { glu } from '../kernels/glu.js';
 import { rope } from '../kernels/rope.js';
 import type { Architecture, BatchBuffers, BatchShape, Encoder } from './architecture.js';
 import type { EncoderConfig, NomicBertSettings } from './config.js';
-import { layerNormCall, linearCall, loadLayerNorm, loadLinear, loadStackedLinear, type LayerNorm, type Linear } from './layers.js';
+import { positionRange, embeddingLookup, layerNormCall, linearCall, loadLayerNorm, loadLinear, loadStackedLinear, type LayerNorm, type Linear } from './layers.js';
 import type { GpuWeight, WeightStore } from './weights.js';
 
 function settings(cfg: EncoderConfig): NomicBertSettings {
@@ -41,9 +41,7 @@ export class NomicBertEmbeddings {
     const C = emb_ln.weight.shape[0];
     const w = this.word_embeddings;
     const tmp = buf.scratch.tmp;
-    const calls = w.chunks.map((ch) =>
-      gatherRows(gpu, { table: ch.buffer, ids: buf.ids, out: tmp, N: s.N, C, rowStart: ch.rowStart, rowCount: ch.rowCount, wDtype: w.dtype }),
-    );
+    const calls = embeddingLookup(gpu, w, buf.ids, tmp, s.N);
     const types = this.token_type_embeddings;
     calls.push(
       embeddingsSum(gpu, {
@@ -134,7 +132,7 @@ export class NomicBertModel implements Encoder {
 
   /** Rotary positions 0..T-1 of each sequence. */
   positionIds(T: number): number[] {
-    return Array.from({ length: T }, (_, i) => i);
+    return positionRange(T);
   }
 }
 

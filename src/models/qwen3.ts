@@ -10,14 +10,13 @@
 import type { Gpu } from '../gpu/device.js';
 import type { KernelCall } from '../gpu/pipelines.js';
 import { attention } from '../kernels/attention.js';
-import { gatherRows } from '../kernels/embeddings.js';
 import { glu, type GluAct } from '../kernels/glu.js';
 import { rmsnormHeads } from '../kernels/rmsnorm.js';
 import { rope } from '../kernels/rope.js';
 import { ModelFileError } from '../io/errors.js';
 import type { Architecture, BatchBuffers, BatchShape, Encoder } from './architecture.js';
 import type { EncoderConfig, Qwen3Settings } from './config.js';
-import { linearCall, loadLinear, loadRMSNorm, loadStackedLinear, rmsNormCall, type Linear, type RMSNorm } from './layers.js';
+import { positionRange, embeddingLookup, linearCall, loadLinear, loadRMSNorm, loadStackedLinear, rmsNormCall, type Linear, type RMSNorm } from './layers.js';
 import type { GpuWeight, WeightStore } from './weights.js';
 
 function settings(cfg: EncoderConfig): Qwen3Settings {
@@ -134,11 +133,8 @@ export class Qwen3Model implements Encoder {
 
   /** embed_tokens[ids] → every layer → h = norm(h + last MLP output). */
   forward(gpu: Gpu, buf: BatchBuffers, s: BatchShape): KernelCall[] {
-    const C = this.config.hiddenSize;
     const w = this.embed_tokens;
-    const calls = w.chunks.map((ch) =>
-      gatherRows(gpu, { table: ch.buffer, ids: buf.ids, out: buf.h, N: s.N, C, rowStart: ch.rowStart, rowCount: ch.rowCount, wDtype: w.dtype }),
-    ); // (N, C)
+    const calls = embeddingLookup(gpu, w, buf.ids, buf.h, s.N); // (N, C)
     this.layers.forEach((l, i) => calls.push(...l.forward(gpu, buf, s, i > 0)));
     calls.push(rmsNormCall(gpu, this.norm, buf.scratch.tmp, buf.h, buf.h, s.N)); // (N, C)
     return calls;
@@ -146,7 +142,7 @@ export class Qwen3Model implements Encoder {
 
   /** Rotary positions 0..T-1 of each sequence. */
   positionIds(T: number): number[] {
-    return Array.from({ length: T }, (_, i) => i);
+    return positionRange(T);
   }
 }
 

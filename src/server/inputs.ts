@@ -4,6 +4,7 @@
 // length; k: to k tokens). Truncation keeps the first tokens ('right', the default) or the last
 // ('left'); a text keeps its final special token, as Hugging Face's tokenizers truncate.
 
+import { truncateIds } from '../io/tokenizer.js';
 import { badRequest } from './errors.js';
 import type { ServerEngine } from './engine.js';
 
@@ -86,7 +87,7 @@ export function prepareInputs(engine: ServerEngine, inputs: Array<string | numbe
 export function truncate(ids: number[], n: number, side: 'left' | 'right', keepSpecial: boolean): number[] {
   if (ids.length <= n) return ids;
   if (!keepSpecial || n < 2) return side === 'right' ? ids.slice(0, n) : ids.slice(ids.length - n);
-  return side === 'right' ? [...ids.slice(0, n - 1), ids[ids.length - 1]!] : [ids[0]!, ...ids.slice(ids.length - n + 1)];
+  return side === 'right' ? truncateIds(ids, n) : [ids[0]!, ...ids.slice(ids.length - n + 1)];
 }
 
 /** Little-endian float32 bytes in base64 (what the OpenAI clients decode). */

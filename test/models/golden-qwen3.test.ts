@@ -7,7 +7,8 @@ import { expect, it } from 'vitest';
 import { dot, loadModel } from '../../src/index.node.js';
 import { cosine, expectClose } from '../util/compare.js';
 import { goldenTensor } from '../util/golden.js';
-import { fixtureFiles, goldenSuite, longIdsCheck } from './golden-suite.js';
+import { fixtureFiles } from '../util/fixture-files.js';
+import { goldenSuite, longIdsCheck } from './golden-suite.js';
 
 interface Instructed {
   text: string;

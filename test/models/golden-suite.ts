@@ -4,31 +4,16 @@
 // Fixture-specific checks (ModernBERT's window texts, Qwen3's prompts) live in each test file.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { dot, loadModel, type Model } from '../../src/index.node.js';
 import { cosine, expectClose, expectRowCosine } from '../util/compare.js';
+import { fixtureFiles } from '../util/fixture-files.js';
 import { FIXTURES, goldenTensor, readGolden, type Golden } from '../util/golden.js';
 
 export interface SuiteText {
   group: string;
   index: number;
   text: string;
-}
-
-/** The fixture's files as a name → bytes map (loadModel's picked-files source), leaving out `drop`. */
-export function fixtureFiles(name: string, drop: string[] = []): Record<string, Uint8Array> {
-  const root = join(FIXTURES, name);
-  const out: Record<string, Uint8Array> = {};
-  const walk = (dir: string) => {
-    for (const f of readdirSync(dir)) {
-      const p = join(dir, f);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (!drop.includes(relative(root, p))) out[relative(root, p)] = new Uint8Array(readFileSync(p));
-    }
-  };
-  walk(root);
-  return out;
 }
 
 /**

@@ -2,27 +2,11 @@
 // naming the file, nothing left on the GPU), and the calls a model of the wrong kind refuses.
 
 import { afterAll, describe, expect, it } from 'vitest';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { loadModelFromFiles } from '../../src/embed/load.js';
-import { mapFiles } from '../../src/io/sources.js';
+import { join } from 'node:path';
 import { loadModel } from '../../src/index.node.js';
+import { expectLoadError, fixtureFiles } from '../util/fixture-files.js';
 import { FIXTURES } from '../util/golden.js';
 import { testGpu } from '../util/gpu.js';
-
-function folder(name: string): Record<string, Uint8Array> {
-  const root = join(FIXTURES, name);
-  const out: Record<string, Uint8Array> = {};
-  const walk = (dir: string) => {
-    for (const f of readdirSync(dir)) {
-      const p = join(dir, f);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (!f.startsWith('golden.')) out[relative(root, p)] = new Uint8Array(readFileSync(p));
-    }
-  };
-  walk(root);
-  return out;
-}
 
 const json = (bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes));
 const enc = (x: unknown) => new TextEncoder().encode(JSON.stringify(x));
@@ -37,37 +21,29 @@ function renameKey(bytes: Uint8Array, from: string, to: string): Uint8Array {
   return out;
 }
 
-async function expectLoadError(files: Record<string, Uint8Array>, message: RegExp): Promise<void> {
-  const gpu = await testGpu();
-  const before = gpu.liveBuffers;
-  await expect(loadModelFromFiles(mapFiles(files, 'test-folder'), gpu)).rejects.toThrow(message);
-  expect(gpu.liveBuffers).toBe(before);
-  expect(gpu.bytesAllocated).toBe(0);
-}
-
 describe('late-interaction and cross-encoder load errors', () => {
   afterAll(async () => (await testGpu()).destroy());
 
   it('a PyLate prefix the tokenizer lacks (PyLate would add an untrained row)', async () => {
-    const f = folder('pylate-tiny');
+    const f = fixtureFiles('pylate-tiny');
     f['config_sentence_transformers.json'] = enc({ ...json(f['config_sentence_transformers.json']), query_prefix: '[QQ] ' });
     await expectLoadError(f, /config_sentence_transformers\.json in test-folder: the query marker "\[QQ\] " is not a token of tokenizer\.json/);
   });
 
   it('a query length over the encoder positions', async () => {
-    const f = folder('colbertv2-tiny');
+    const f = fixtureFiles('colbertv2-tiny');
     f['artifact.metadata'] = enc({ ...json(f['artifact.metadata']), query_maxlen: 4096 });
     await expectLoadError(f, /artifact\.metadata in test-folder: the query length 4096 is more than the encoder's 128 positions/);
   });
 
   it('an HF_ColBERT checkpoint without its linear.weight', async () => {
-    const f = folder('colbertv2-tiny');
+    const f = fixtureFiles('colbertv2-tiny');
     f['model.safetensors'] = renameKey(f['model.safetensors'], 'linear.weight', 'linear.weighx');
     await expectLoadError(f, /missing weight "linear\.weight"/);
   });
 
   it('a classifier whose outputs disagree with num_labels', async () => {
-    const f = folder('cross-encoder-bert-tiny');
+    const f = fixtureFiles('cross-encoder-bert-tiny');
     const cfg = json(f['config.json']);
     f['config.json'] = enc({ ...cfg, id2label: { 0: 'a', 1: 'b' }, label2id: { a: 0, b: 1 } });
     await expectLoadError(f, /the classifier has 1 outputs but config\.json says 2 labels/);

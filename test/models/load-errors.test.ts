@@ -2,27 +2,14 @@
 // (and the fix where there is one), and nothing stays allocated on the GPU afterwards.
 
 import { afterAll, describe, expect, it } from 'vitest';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadModelFromFiles } from '../../src/embed/load.js';
 import { mapFiles } from '../../src/io/sources.js';
 import { loadModel } from '../../src/index.node.js';
+import { expectLoadError, fixtureFiles } from '../util/fixture-files.js';
 import { FIXTURES } from '../util/golden.js';
 import { testGpu } from '../util/gpu.js';
-
-function folder(name: string): Record<string, Uint8Array> {
-  const root = join(FIXTURES, name);
-  const out: Record<string, Uint8Array> = {};
-  const walk = (dir: string) => {
-    for (const f of readdirSync(dir)) {
-      const p = join(dir, f);
-      if (statSync(p).isDirectory()) walk(p);
-      else out[relative(root, p)] = new Uint8Array(readFileSync(p));
-    }
-  };
-  walk(root);
-  return out;
-}
 
 /** Rewrites a safetensors header through `edit`, keeping its byte length (pads with spaces). */
 function editHeader(bytes: Uint8Array, edit: (h: Record<string, { dtype: string }>) => void): Uint8Array {
@@ -36,21 +23,12 @@ function editHeader(bytes: Uint8Array, edit: (h: Record<string, { dtype: string 
   return out;
 }
 
-async function expectLoadError(files: Record<string, Uint8Array>, message: RegExp): Promise<void> {
-  const gpu = await testGpu();
-  const before = gpu.liveBuffers;
-  await expect(loadModelFromFiles(mapFiles(files, 'test-folder'), gpu)).rejects.toThrow(message);
-  // Nothing half-loaded: every buffer uploaded before the error was destroyed.
-  expect(gpu.liveBuffers).toBe(before);
-  expect(gpu.bytesAllocated).toBe(0);
-}
-
 describe('loadModel errors', () => {
   afterAll(async () => (await testGpu()).destroy());
 
   it('missing config.json / model.safetensors / tokenizer.json name the file', async () => {
     for (const file of ['config.json', 'model.safetensors', 'tokenizer.json']) {
-      const f = folder('bert-mean');
+      const f = fixtureFiles('bert-mean');
       delete f[file];
       await expectLoadError(f, new RegExp(file.replace('.', '\\.')));
     }
@@ -62,14 +40,14 @@ describe('loadModel errors', () => {
 
   it('truncated safetensors and out-of-range offsets are refused, naming the file', async () => {
     for (const bad of ['truncated.safetensors', 'bad_offsets.safetensors', 'huge_header.safetensors']) {
-      const f = folder('bert-mean');
+      const f = fixtureFiles('bert-mean');
       f['model.safetensors'] = new Uint8Array(readFileSync(join(FIXTURES, 'hostile', bad)));
       await expectLoadError(f, /model\.safetensors/);
     }
   });
 
   it('an unsupported dtype names the tensor and the supported ones; earlier uploads are freed', async () => {
-    const f = folder('bert-mean');
+    const f = fixtureFiles('bert-mean');
     f['model.safetensors'] = editHeader(f['model.safetensors'], (h) => {
       h['encoder.layer.1.output.dense.weight'].dtype = 'I32';
     });
@@ -77,7 +55,7 @@ describe('loadModel errors', () => {
   });
 
   it('a missing weight is an error naming the key', async () => {
-    const f = folder('bert-cls-f16');
+    const f = fixtureFiles('bert-cls-f16');
     f['model.safetensors'] = editHeader(f['model.safetensors'], (h) => {
       h['bert.encoder.layer.2.output.LayerNorm.biax'] = h['bert.encoder.layer.2.output.LayerNorm.bias'];
       delete h['bert.encoder.layer.2.output.LayerNorm.bias'];
@@ -92,7 +70,7 @@ describe('loadModel errors', () => {
       ['qwen3-embed-tiny', 'layers.1.self_attn.k_norm.weight', 'layers.1.self_attn.x_norm.weight'],
     ];
     for (const [name, key, renamed] of cases) {
-      const f = folder(name);
+      const f = fixtureFiles(name);
       f['model.safetensors'] = editHeader(f['model.safetensors'], (h) => {
         h[renamed] = h[key];
         delete h[key];
@@ -102,14 +80,14 @@ describe('loadModel errors', () => {
   });
 
   it('an unknown architecture lists what is supported', async () => {
-    const f = folder('bert-mean');
+    const f = fixtureFiles('bert-mean');
     f['config.json'] = new TextEncoder().encode(JSON.stringify({ ...JSON.parse(new TextDecoder().decode(f['config.json'])), model_type: 'gpt2', architectures: ['GPT2Model'] }));
     await expectLoadError(f, /gpt2.*(bert|BertModel).*(xlm-roberta|XLMRobertaModel)/s);
   });
 
   it('a head file whose pickle names a disallowed global is refused without running it', async () => {
     for (const evil of ['evil_system.pt', 'evil_eval.pt']) {
-      const f = folder('bge-m3-tiny');
+      const f = fixtureFiles('bge-m3-tiny');
       f['colbert_linear.pt'] = new Uint8Array(readFileSync(join(FIXTURES, 'hostile', evil)));
       await expectLoadError(f, /colbert_linear\.pt.*disallowed global/s);
     }
@@ -117,8 +95,8 @@ describe('loadModel errors', () => {
 
   it("dtype 'f16' on an adapter without shader-f16, and a bad dtype, are clear errors", async () => {
     const gpu = await testGpu();
-    await expect(loadModelFromFiles(mapFiles(folder('bert-mean')), gpu, { dtype: 'f64' as 'f32' })).rejects.toThrow(/dtype must be 'f32' or 'f16'/);
+    await expect(loadModelFromFiles(mapFiles(fixtureFiles('bert-mean')), gpu, { dtype: 'f64' as 'f32' })).rejects.toThrow(/dtype must be 'f32' or 'f16'/);
     const noF16 = Object.create(gpu, { features: { value: { ...gpu.features, f16: false } } });
-    await expect(loadModelFromFiles(mapFiles(folder('bert-mean')), noF16, { dtype: 'f16' })).rejects.toThrow(/shader-f16/);
+    await expect(loadModelFromFiles(mapFiles(fixtureFiles('bert-mean')), noF16, { dtype: 'f16' })).rejects.toThrow(/shader-f16/);
   });
 });
